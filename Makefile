@@ -1,0 +1,63 @@
+# Paperboy — everyday commands. `make demo` and `make test` set everything up themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test run worker beat lint format migrate browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python requirements.txt requirements-dev.txt requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements-lock.txt
+	touch $(STAMP)
+
+var:
+	mkdir -p var/outbox var/static
+
+migrate: $(STAMP) var
+	$(BIN)/python manage.py migrate --no-input -v 0
+
+## demo: load the seeds and send today's digests to demo readers, on SQLite, Celery eager, emails in var/outbox/
+demo: migrate
+	$(BIN)/python manage.py load_seeds
+	$(BIN)/python manage.py show_trending
+	$(BIN)/python manage.py load_demo_readers
+	$(BIN)/python manage.py send_digests --all --date "$$(date -u +%F)"
+	@latest=$$(ls -t var/outbox/*.eml 2>/dev/null | head -n1); \
+	echo "$$(ls var/outbox/*.eml 2>/dev/null | wc -l) emails in var/outbox/ — open one in a mail client or browser: $${latest:-none yet}"
+
+## browser: install Debian's chromium for the real-browser tests (needs root and apt)
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian chromium for the browser tests…"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: browser tests will report a skip"; \
+	else echo "No /usr/bin/chromium: install Debian's chromium package to run the browser tests"; fi
+
+## test: the whole suite (SQLite by default; DATABASE_URL / REDIS_URL switch to PostgreSQL / Redis)
+test: $(STAMP) var browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+run: migrate
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+worker: $(STAMP)
+	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2
+
+beat: $(STAMP)
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var/db.sqlite3 var/outbox

@@ -1,0 +1,20 @@
+"""The Celery application; configuration comes from Django settings (CELERY_*)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.signals import beat_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("paperboy")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@beat_init.connect
+def dispatch_when_beat_starts(sender: object = None, **kwargs: object) -> None:
+    """Beat was down for a while: dispatch once at start-up to catch up missed hours."""
+    app.send_task("digest.tasks.dispatch_due_digests")

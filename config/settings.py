@@ -1,0 +1,272 @@
+"""Paperboy settings: one module, driven by environment variables (django-environ).
+
+Every variable is documented, with its default, in `.env.example`. The defaults
+need nothing running (SQLite under var/, Celery eager, emails as .eml files under
+var/outbox/); DATABASE_URL, REDIS_URL and EMAIL_BACKEND / ANYMAIL_* switch to the
+real parts. Bad values fail loudly at start.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("PAPERBOY_VAR_DIR", BASE_DIR / "var"))
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+# --- Core ---------------------------------------------------------------------
+
+PAPERBOY_ENV = env.str("PAPERBOY_ENV", default="development")
+if PAPERBOY_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("PAPERBOY_ENV must be 'development' or 'production'")
+DEBUG = env.bool("DEBUG", default=PAPERBOY_ENV != "production")
+if DEBUG and PAPERBOY_ENV == "production":
+    raise ImproperlyConfigured("DEBUG cannot be on when PAPERBOY_ENV=production")
+
+_DEV_SECRET_KEY = "django-insecure-paperboy-development-only"  # noqa: S105 - dev default
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a random value of at least 32 characters")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Absolute base for links in emails and feeds, without a trailing slash.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+SITE_NAME = env.str("SITE_NAME", default="Paperboy")
+
+INSTALLED_APPS = [
+    "digest.admin_config.PaperboyAdminConfig",  # django.contrib.admin with the editor's desk pages
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "anymail",
+    "subscriptions",
+    "digest",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+if "DATABASE_URL" not in os.environ:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate limits) --------------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+            "KEY_PREFIX": "paperboy",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The in-process cache is fine for one runserver process; production sets REDIS_URL.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# --- Celery -------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"  # tasks run in-process; nothing is sent to a broker
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+# Chunk tasks finish in seconds; an unacknowledged task comes back after this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1800),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+
+# The one place for schedules. Times are UTC.
+CELERY_BEAT_SCHEDULE = {
+    # Fetch the day's papers five times a day: 05:20, 09:20, 13:20, 17:20, 21:20 UTC.
+    "ingest-daily-papers": {
+        "task": "digest.tasks.ingest_daily_papers",
+        "schedule": crontab(minute=20, hour="5,9,13,17,21"),
+    },
+    # Every hour on the hour: send digests to readers whose local delivery hour has come.
+    "dispatch-due-digests": {
+        "task": "digest.tasks.dispatch_due_digests",
+        "schedule": crontab(minute=0),
+    },
+}
+
+# --- Email --------------------------------------------------------------------
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="subscriptions.outbox.EmlFileBackend")
+EMAIL_OUTBOX_DIR = Path(env.str("EMAIL_OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Paperboy <hello@paperboy.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Digests and account emails (confirm, manage) may come from different addresses.
+DIGEST_FROM_EMAIL = env.str("DIGEST_FROM_EMAIL", default="Paperboy Digest <digest@paperboy.localhost>")
+ACCOUNT_FROM_EMAIL = env.str("ACCOUNT_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Shown in every email footer (CAN-SPAM and friends want a postal address).
+POSTAL_ADDRESS = env.str("POSTAL_ADDRESS", default="Paperboy, 1 Example Street, 00000 Example City")
+LIST_ID = env.str("LIST_ID", default="Paperboy daily papers <daily.paperboy.localhost>")
+
+# Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], e.g. ANYMAIL_MAILGUN_API_KEY.
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in os.environ.items()
+    if key.startswith("ANYMAIL_") and value
+}
+_DEV_WEBHOOK_SECRET = "paperboy:dev-webhook-secret"  # noqa: S105 - dev default, refused in production
+ANYMAIL.setdefault("WEBHOOK_SECRET", _DEV_WEBHOOK_SECRET)
+if not DEBUG and ANYMAIL["WEBHOOK_SECRET"] == _DEV_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("DEBUG is off: set ANYMAIL_WEBHOOK_SECRET (user:password)")
+
+# --- Paperboy -----------------------------------------------------------------
+
+HF_API_BASE = env.str("HF_API_BASE", default="https://huggingface.co").rstrip("/")
+HF_API_TIMEOUT = env.float("HF_API_TIMEOUT", default=20.0)
+HF_API_RETRIES = env.int("HF_API_RETRIES", default=3)
+HF_API_PAGE_SIZE = env.int("HF_API_PAGE_SIZE", default=100)
+# Seconds before the first retry of a failed daily-papers request; doubles on each retry.
+HF_API_BACKOFF = env.float("HF_API_BACKOFF", default=1.0)
+
+# Trending: score = (upvotes + COMMENT_WEIGHT*comments + GROWTH_WEIGHT*growth + 1)
+#                   / (age_hours + AGE_OFFSET) ** GRAVITY   (see digest/trending.py)
+TRENDING_GRAVITY = env.float("TRENDING_GRAVITY", default=1.5)
+TRENDING_AGE_OFFSET_HOURS = env.float("TRENDING_AGE_OFFSET_HOURS", default=2.0)
+TRENDING_COMMENT_WEIGHT = env.float("TRENDING_COMMENT_WEIGHT", default=2.0)
+TRENDING_GROWTH_WEIGHT = env.float("TRENDING_GROWTH_WEIGHT", default=1.0)
+
+DIGEST_CHUNK_SIZE = env.int("DIGEST_CHUNK_SIZE", default=500)
+# batch: one ESP call per chunk with merge_data; per-message: one message each (SMTP).
+DIGEST_SEND_MODE = env.str("DIGEST_SEND_MODE", default="per-message")
+if DIGEST_SEND_MODE not in {"batch", "per-message"}:
+    raise ImproperlyConfigured("DIGEST_SEND_MODE must be 'batch' or 'per-message'")
+# Batch sends: how a per-recipient merge field looks in the ESP's template language
+# ("NAME" becomes preferences_url / unsubscribe_url), e.g. "{{NAME}}" or "%recipient.NAME%".
+DIGEST_MERGE_FIELD = env.str("DIGEST_MERGE_FIELD", default="{{NAME}}")
+DIGEST_NO_REPEAT_DAYS = env.int("DIGEST_NO_REPEAT_DAYS", default=14)
+DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=5)
+# Seconds before the first retry of a transient send failure; doubles each time (max 600).
+DIGEST_RETRY_BACKOFF = env.int("DIGEST_RETRY_BACKOFF", default=30)
+# A delivery claimed by a worker that died is sent again after this many minutes.
+DIGEST_STUCK_AFTER_MINUTES = env.int("DIGEST_STUCK_AFTER_MINUTES", default=15)
+
+SIGNUP_RATE_PER_IP = env.str("SIGNUP_RATE_PER_IP", default="10/h")
+SIGNUP_RATE_PER_EMAIL = env.str("SIGNUP_RATE_PER_EMAIL", default="3/h")
+CONFIRM_TOKEN_MAX_AGE_DAYS = env.int("CONFIRM_TOKEN_MAX_AGE_DAYS", default=7)
+
+# --- Static files, i18n ---------------------------------------------------------
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("STATIC_MANIFEST", default=not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Security (production) ------------------------------------------------------
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Subscriptions (sign-up sidebar, bounces) ---------------------------------------
+# Dotted path of a callable(limit) -> [{title, url, upvotes, topics}] shown beside the sign-up form.
+SIGNUP_SIDEBAR_PROVIDER = env.str("SIGNUP_SIDEBAR_PROVIDER", default="digest.signup_sidebar.signup_sidebar")
+# This many soft bounces in a row (no delivery between) suppress a reader like a hard bounce.
+SOFT_BOUNCE_LIMIT = env.int("SOFT_BOUNCE_LIMIT", default=3)

@@ -1,0 +1,73 @@
+"""Periodic schedules (settings.CELERY_BEAT_SCHEDULE) described in words, for admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from celery.schedules import crontab, schedule
+from django.conf import settings
+
+_WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    name: str
+    task: str
+    when: str
+    raw: str
+
+
+def _hours_text(hour: str, minute: str) -> str:
+    if hour == "*":
+        return f"every hour at :{int(minute):02d}" if minute.isdigit() else f"minutes {minute} of every hour"
+    if minute.isdigit() and all(h.isdigit() for h in hour.split(",")):
+        times = ", ".join(f"{int(h):02d}:{int(minute):02d}" for h in hour.split(","))
+        return f"daily at {times} UTC"
+    return f"at minute {minute} of hours {hour} UTC"
+
+
+def describe(value: Any) -> str:
+    """A cron-like or interval schedule in plain words (times in UTC)."""
+    if isinstance(value, crontab):
+        minute, hour = str(value._orig_minute), str(value._orig_hour)
+        text = _hours_text(hour, minute)
+        dow, dom = str(value._orig_day_of_week), str(value._orig_day_of_month)
+        if dow != "*":
+            days = [_WEEKDAYS[int(d) % 7] if d.isdigit() else d for d in dow.split(",")]
+            text = text.replace("daily", "") + f" on {', '.join(days)}"
+        if dom != "*":
+            text += f" on day {dom} of the month"
+        return " ".join(text.split())
+    seconds = value.run_every.total_seconds() if isinstance(value, schedule) else None
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    if seconds is None:
+        return str(value)
+    if seconds % 3600 == 0:
+        return f"every {int(seconds // 3600)} hour(s)"
+    if seconds % 60 == 0:
+        return f"every {int(seconds // 60)} minute(s)"
+    return f"every {seconds:g} seconds"
+
+
+def _raw(value: Any) -> str:
+    if isinstance(value, crontab):
+        parts = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+        return " ".join(str(getattr(value, f"_orig_{p}")) for p in parts)
+    return str(value)
+
+
+def beat_schedule() -> list[ScheduleRow]:
+    """Every entry of CELERY_BEAT_SCHEDULE, sorted by name."""
+    entries = getattr(settings, "CELERY_BEAT_SCHEDULE", {}) or {}
+    return [
+        ScheduleRow(
+            name=name, task=entry["task"], when=describe(entry["schedule"]), raw=_raw(entry["schedule"])
+        )
+        for name, entry in sorted(entries.items())
+    ]

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DigestConfig(AppConfig):
+    name = "digest"
+    verbose_name = "Digest"
+
+    def ready(self) -> None:
+        from digest import receivers  # noqa: F401 - connects the ESP event receiver

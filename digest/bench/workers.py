@@ -1,0 +1,134 @@
+"""The send phase on real Celery workers (Redis broker) through a local SMTP sink.
+
+The run is planned first (Delivery rows queued, chunks collected); then W worker
+processes are started and warmed, every chunk is handed to the broker at once,
+and the send phase lasts until no row is left queued or sending.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection
+
+from digest.bench.measure import QueryCounter, peak_rss_mb, reset_peak_rss
+from digest.bench.runner import ModeResult, clear_run
+from digest.dispatch import dispatch_due
+from digest.models import Delivery
+
+QUEUE = "bench_digest"
+ROOT = Path(settings.BASE_DIR)
+BIN = Path(sys.executable).parent
+WAITING = (Delivery.Status.QUEUED, Delivery.Status.SENDING)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def _processes(workers: int, logs: Path) -> Iterator[None]:
+    """An aiosmtpd sink plus `workers` single-process Celery workers, all stopped on exit."""
+    port = _free_port()
+    started: list[subprocess.Popen[bytes]] = []
+    env = {
+        **os.environ, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "DIGEST_SEND_MODE": "per-message",
+        "DIGEST_CHUNK_SIZE": str(settings.DIGEST_CHUNK_SIZE), "PYTHONUNBUFFERED": "1",
+    }  # fmt: skip
+    sink = [
+        str(BIN / "python"),
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-c",
+        "aiosmtpd.handlers.Sink",
+        "-l",
+        f"127.0.0.1:{port}",
+    ]
+    try:
+        started.append(subprocess.Popen(sink, cwd=ROOT, start_new_session=True))  # noqa: S603 - fixed command
+        for n in range(workers):
+            log = logs / f"worker-{n}.log"
+            command = [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo", "-Q", QUEUE]
+            command += [
+                f"--hostname=bench{n}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ]
+            command += ["--loglevel=INFO"]
+            with log.open("ab") as out:
+                process = subprocess.Popen(  # noqa: S603 - our own celery binary, fixed arguments
+                    command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
+                )
+            started.append(process)
+            _wait_ready(log, started[-1])
+        yield
+    finally:
+        for process in reversed(started):
+            _stop(process)
+
+
+def _wait_ready(log: Path, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if " ready." in log.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise CommandError(f"a celery worker did not start:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+def run_with_workers(workers: int, *, digest_date: object, quiet: bool, err: IO[str]) -> ModeResult:
+    """Plan in this process, send on `workers` Celery workers through the SMTP sink."""
+    if not settings.REDIS_URL or connection.vendor != "postgresql":
+        raise CommandError("--workers needs REDIS_URL (the broker) and a PostgreSQL DATABASE_URL")
+    from digest.tasks import send_delivery_chunk
+
+    result = ModeResult(mode=f"celery x{workers}")
+    clear_run()
+    chunks: list[list[int]] = []
+    counter = QueryCounter()
+    reset_peak_rss()
+    with result.phases.phase("plan"), counter.counting():
+        report = dispatch_due(enqueue=chunks.append, digest_date=digest_date, send_all=True)
+    result.readers, result.queries = report.due, counter.count
+    with tempfile.TemporaryDirectory() as logs, _processes(workers, Path(logs)):
+        start = time.perf_counter()
+        for ids in chunks:
+            send_delivery_chunk.apply_async(args=[ids], queue=QUEUE)
+        while Delivery.objects.filter(status__in=WAITING).exists():
+            time.sleep(0.25)
+        result.phases.add("send", time.perf_counter() - start)
+    result.peak_rss_mb = peak_rss_mb()
+    result.recipients = result.messages = Delivery.objects.filter(status=Delivery.Status.SENT).count()
+    result.editions = report.editions
+    return result

@@ -1,0 +1,172 @@
+"""Plan each reader's paper list and share rendered editions between readers.
+
+A reader's digest is the first N candidates of their topic set that they were
+not sent in the last DIGEST_NO_REPEAT_DAYS days. Readers whose final lists (and
+topic set) are identical share one Edition, rendered once. Work per chunk of
+readers is a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from digest.candidates import CandidatePool, parse_topic_key
+from digest.due import DueReader
+from digest.models import Delivery, Edition, Paper
+from digest.rendering import render_digest
+from subscriptions.links import absolute
+from subscriptions.models import Subscriber, Topic
+
+RENDER_BATCH = 250
+HISTORY_STATUSES = (Delivery.Status.SENT, Delivery.Status.QUEUED, Delivery.Status.SENDING)
+
+
+def content_key(*, frequency: str, topic_key: str, paper_ids: Sequence[int]) -> str:
+    """Identity of an edition's content for one date: frequency, topic set, ordered papers."""
+    raw = f"{frequency}|{topic_key}|{','.join(map(str, paper_ids))}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    reader: DueReader
+    paper_ids: tuple[int, ...]
+    key: str  # content_key, "" when nothing is left to send
+
+
+class Planner:
+    """Plans readers chunk by chunk; holds candidate pools and edition paper lists, not readers."""
+
+    def __init__(self, *, now: dt.datetime) -> None:
+        self.now = now
+        self._pools: dict[tuple[dt.date, str], CandidatePool] = {}
+        self._edition_papers: dict[int, tuple[int, ...]] = {}
+        self._topics: dict[int, Topic] | None = None
+
+    def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
+        key = (digest_date, frequency)
+        if key not in self._pools:
+            self._pools[key] = CandidatePool(digest_date=digest_date, frequency=frequency, now=self.now)
+        return self._pools[key]
+
+    def topics(self, topic_ids: Iterable[int]) -> list[Topic]:
+        if self._topics is None:
+            self._topics = {t.pk: t for t in Topic.objects.all()}
+        return [self._topics[t] for t in topic_ids if t in self._topics]
+
+    def _history(self, readers: Sequence[DueReader]) -> dict[int, set[int]]:
+        """Paper ids each reader was sent (or is being sent) in the no-repeat window: one or two queries."""
+        if not readers:
+            return {}
+        days = settings.DIGEST_NO_REPEAT_DAYS
+        first = min(r.digest_date for r in readers) - dt.timedelta(days=days)
+        last = max(r.digest_date for r in readers)
+        rows = list(
+            Delivery.objects.filter(
+                subscriber_id__in=[r.pk for r in readers],
+                digest_date__gte=first,
+                digest_date__lt=last,
+                status__in=HISTORY_STATUSES,
+                edition__isnull=False,
+            ).values_list("subscriber_id", "edition_id", "digest_date")
+        )
+        missing = {edition_id for _, edition_id, _ in rows} - self._edition_papers.keys()
+        if missing:
+            for edition_id, paper_ids in Edition.objects.filter(pk__in=missing).values_list(
+                "pk", "paper_ids"
+            ):
+                self._edition_papers[edition_id] = tuple(paper_ids)
+        by_reader = {r.pk: r for r in readers}
+        history: dict[int, set[int]] = {}
+        for reader_id, edition_id, day in rows:
+            reader = by_reader[reader_id]
+            if reader.digest_date - dt.timedelta(days=days) <= day < reader.digest_date:
+                history.setdefault(reader_id, set()).update(self._edition_papers.get(edition_id, ()))
+        return history
+
+    def plan(self, readers: Sequence[DueReader]) -> list[Plan]:
+        """Each reader's final paper list and its edition key."""
+        history = self._history(readers)
+        plans = []
+        for reader in readers:
+            topic_ids = parse_topic_key(reader.topic_key)
+            pool = self.pool(reader.digest_date, reader.frequency)
+            ids = tuple(
+                pool.pick(topic_ids, count=reader.papers_per_email, exclude=history.get(reader.pk, set()))
+            )
+            key = (
+                content_key(frequency=reader.frequency, topic_key=reader.topic_key, paper_ids=ids)
+                if ids
+                else ""
+            )
+            plans.append(Plan(reader=reader, paper_ids=ids, key=key))
+        return plans
+
+    def editions_for(self, plans: Sequence[Plan]) -> dict[tuple[dt.date, str], int]:
+        """Edition ids for the plans' (date, key) pairs; renders and stores only the missing ones,
+        RENDER_BATCH at a time so memory holds a bounded number of rendered editions."""
+        wanted = {(p.reader.digest_date, p.key): p for p in plans if p.key}
+        if not wanted:
+            return {}
+        found = dict(self._existing(wanted.keys()))
+        missing = [plan for pair, plan in wanted.items() if pair not in found]
+        for start in range(0, len(missing), RENDER_BATCH):
+            new = [self._render(plan) for plan in missing[start : start + RENDER_BATCH]]
+            Edition.objects.bulk_create(new, ignore_conflicts=True)
+            found.update(self._existing((e.digest_date, e.content_key) for e in new))
+            links = [
+                Edition.papers.through(edition_id=found[(e.digest_date, e.content_key)], paper_id=pid)
+                for e in new
+                for pid in e.paper_ids
+            ]
+            Edition.papers.through.objects.bulk_create(links, ignore_conflicts=True)
+        return found
+
+    def _existing(self, pairs: Iterable[tuple[dt.date, str]]) -> Iterable[tuple[tuple[dt.date, str], int]]:
+        pairs = list(pairs)
+        keys = {key for _, key in pairs}
+        days = {day for day, _ in pairs}
+        rows = Edition.objects.filter(digest_date__in=days, content_key__in=keys).values_list(
+            "digest_date", "content_key", "pk"
+        )
+        return (((day, key), pk) for day, key, pk in rows)
+
+    def _render(self, plan: Plan) -> Edition:
+        reader = plan.reader
+        pool = self.pool(reader.digest_date, reader.frequency)
+        topic_ids = parse_topic_key(reader.topic_key)
+        papers = [pool.paper(pid) for pid in plan.paper_ids]
+        edition = Edition(
+            digest_date=reader.digest_date,
+            frequency=reader.frequency,
+            topic_key=reader.topic_key,
+            content_key=plan.key,
+            paper_ids=list(plan.paper_ids),
+        )
+        rendered = render_digest(
+            papers=papers,
+            topics=self.topics(topic_ids),
+            digest_date=reader.digest_date,
+            frequency=reader.frequency,
+            chips={pid: pool.chips(pid, topic_ids) for pid in plan.paper_ids},
+            web_url=absolute(reverse("digest:edition", args=[edition.slug])),
+        )
+        edition.subject, edition.preheader = rendered.subject, rendered.preheader
+        edition.html, edition.text = rendered.html, rendered.text
+        return edition
+
+
+def plan_for_subscriber(*, subscriber: Subscriber, digest_date: dt.date) -> list[Paper]:
+    """The papers `subscriber` would get on `digest_date` (the pipeline's own rules); writes nothing."""
+    reader = DueReader.for_subscriber(subscriber, digest_date)
+    planner = Planner(now=timezone.now())
+    (plan,) = planner.plan([reader])
+    pool = planner.pool(digest_date, subscriber.frequency)
+    return [pool.paper(pid) for pid in plan.paper_ids]

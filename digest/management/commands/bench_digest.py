@@ -1,0 +1,89 @@
+"""Benchmark the daily run on synthetic readers: one table, then `total: <seconds> s`."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
+from tqdm import tqdm
+
+from digest.bench import data
+from digest.bench.report import table
+from digest.bench.runner import MODES, cleanup, ensure_empty, run_mode, today
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Build synthetic readers and papers in an EMPTY database, run the real daily pipeline "
+        "with the anymail test backend as ESP, print a table, delete everything it wrote."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--readers", type=positive, required=True)
+        parser.add_argument("--topics", type=positive, default=50)
+        parser.add_argument("--papers", type=positive, default=5000)
+        parser.add_argument("--topics-per-reader", type=positive, default=3)
+        parser.add_argument("--topic-sets", type=positive, default=2000, help="size of the topic-set catalog")
+        parser.add_argument("--mode", choices=[*MODES, "all"], default="batch")
+        parser.add_argument("--workers", type=int, default=0, help="real Celery workers (needs REDIS_URL)")
+        parser.add_argument("--chunk-size", type=positive, default=2000, help="DIGEST_CHUNK_SIZE for the run")
+        parser.add_argument(
+            "--naive-limit", type=int, default=2000, help="naive mode: readers sent (0 = all)"
+        )
+        parser.add_argument("--seed", type=int, default=42)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["topics_per_reader"] > options["topics"]:
+            raise CommandError("--topics-per-reader cannot exceed --topics")
+        ensure_empty()
+        signal.signal(signal.SIGTERM, _interrupt)  # a killed run still cleans up (finally below)
+        quiet = options["verbosity"] < 1
+        spec = data.Spec(
+            readers=options["readers"], topics=options["topics"], papers=options["papers"],
+            topics_per_reader=options["topics_per_reader"], topic_sets=options["topic_sets"],
+            seed=options["seed"],
+        )  # fmt: skip
+        day = today()
+        try:
+            with tqdm(
+                total=spec.readers, desc="generating", unit="reader", disable=quiet, file=self.stderr
+            ) as bar:
+                made = data.generate(spec, day=day, progress=bar.update)
+            with override_settings(DIGEST_CHUNK_SIZE=options["chunk_size"]):
+                if options["workers"] > 0:
+                    from digest.bench.workers import run_with_workers
+
+                    results = [
+                        run_with_workers(options["workers"], digest_date=day, quiet=quiet, err=self.stderr)
+                    ]
+                else:
+                    results = [self._run(mode, options, day, quiet) for mode in self._modes(options["mode"])]
+        finally:
+            cleanup()
+        for line in table(results, topic_sets=made.distinct_sets):
+            self.stdout.write(line)
+        daily = next((r for r in results if r.mode == "batch"), results[-1])
+        self.stdout.write(f"total: {daily.total:.2f} s")
+
+    @staticmethod
+    def _modes(mode: str) -> tuple[str, ...]:
+        return MODES if mode == "all" else (mode,)
+
+    def _run(self, mode: str, options: dict[str, Any], day: Any, quiet: bool) -> Any:
+        limit = options["naive_limit"] or None if mode == "naive" else None
+        total = min(options["readers"], limit) if limit else options["readers"]
+        with tqdm(total=total, desc=mode, unit="reader", disable=quiet, file=self.stderr) as bar:
+            return run_mode(mode, digest_date=day, tick=bar.update, naive_limit=limit)

@@ -1,0 +1,221 @@
+"""Papers, their topic matches, editions and deliveries.
+
+Models hold data and invariants; the work is done in digest/ingest.py,
+digest/matching.py, digest/trending.py, digest/editions.py, digest/sending.py.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+from subscriptions.models import Subscriber, Topic
+
+
+class Paper(models.Model):
+    class Source(models.TextChoices):
+        HF = "hf", "Hugging Face daily papers"
+        ARXIV = "arxiv", "arXiv"
+        SEED = "seed", "Seed file"
+        MANUAL = "manual", "Entered by hand"
+
+    # arXiv id without version ("2406.12345") when known, a stable slug otherwise.
+    paper_id = models.CharField(max_length=120, unique=True)
+    title = models.CharField(max_length=600)
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    # The day the paper was listed (daily-papers day), not the arXiv publication date.
+    listed_on = models.DateField(db_index=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.HF)
+    upvotes = models.PositiveIntegerField(default=0)
+    comments = models.PositiveIntegerField(default=0)
+    github_repo = models.URLField(max_length=500, blank=True)
+    github_stars = models.PositiveIntegerField(default=0)
+    project_page = models.URLField(max_length=500, blank=True)
+    ai_summary = models.TextField(blank=True)
+    ai_keywords = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    thumbnail = models.URLField(max_length=500, blank=True)
+    withdrawn = models.BooleanField(default=False)
+
+    # Editor fields. A pin may be limited to a date range (inclusive, listing days).
+    pinned = models.BooleanField(default=False, db_index=True)
+    pinned_from = models.DateField(null=True, blank=True)
+    pinned_until = models.DateField(null=True, blank=True)
+    hidden = models.BooleanField(default=False, db_index=True)
+    editor_note = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    topics = models.ManyToManyField(Topic, through="PaperTopic", related_name="papers")
+
+    class Meta:
+        ordering = ["-listed_on", "-upvotes", "id"]
+        indexes = [models.Index(fields=["listed_on", "hidden", "withdrawn"], name="paper_listing_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_arxiv(self) -> bool:
+        return self.source in (self.Source.HF, self.Source.ARXIV) and not self.paper_id.startswith("seed-")
+
+    @property
+    def abstract_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.paper_id}" if self.is_arxiv else ""
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.paper_id}" if self.is_arxiv else ""
+
+    def is_pinned_on(self, day: object) -> bool:
+        """True when the pin applies to listing/digest day `day`."""
+        if not self.pinned:
+            return False
+        if self.pinned_from and day < self.pinned_from:  # type: ignore[operator]
+            return False
+        return not (self.pinned_until and day > self.pinned_until)  # type: ignore[operator]
+
+
+class PaperSnapshot(models.Model):
+    """Engagement counts at one moment, taken at each ingest (for growth)."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField(db_index=True)
+    upvotes = models.PositiveIntegerField(default=0)
+    comments = models.PositiveIntegerField(default=0)
+    github_stars = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [models.Index(fields=["paper", "-taken_at"], name="snapshot_paper_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} @ {self.taken_at:%Y-%m-%d %H:%M}: {self.upvotes}↑"
+
+
+class PaperTopic(models.Model):
+    """A stored Paper↔Topic match with its relevance score and why it matched.
+
+    `manual` rows were set by an editor: automatic matching never changes or
+    deletes them. A manual row with `excluded=True` removes the topic by hand.
+    """
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="topic_matches")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="paper_matches")
+    score = models.FloatField(default=0.0)
+    reason = models.CharField(max_length=300, blank=True)
+    manual = models.BooleanField(default=False)
+    excluded = models.BooleanField(default=False)
+    matched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "topic"], name="paper_topic_unique"),
+        ]
+        indexes = [models.Index(fields=["topic", "excluded"], name="papertopic_topic_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} ↔ {self.topic_id} ({self.score:.2f})"
+
+
+def _edition_slug() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Edition(models.Model):
+    """One rendered digest for one day and one exact paper list.
+
+    Readers whose final lists (and topic set) are identical share it; only their
+    personal links differ. `slug` is the public, unguessable web-view address.
+    """
+
+    digest_date = models.DateField(db_index=True)
+    frequency = models.CharField(max_length=8, default="daily")
+    topic_key = models.CharField(max_length=400)
+    # sha256 over frequency, topic key and the ordered paper ids.
+    content_key = models.CharField(max_length=64)
+    paper_ids = models.JSONField(default=list)
+    subject = models.CharField(max_length=300)
+    preheader = models.CharField(max_length=300, blank=True)
+    html = models.TextField()
+    text = models.TextField()
+    slug = models.CharField(max_length=32, unique=True, default=_edition_slug)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    papers = models.ManyToManyField(Paper, related_name="editions", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["digest_date", "content_key"], name="edition_unique_content"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.digest_date} · {self.subject}"
+
+
+class Delivery(models.Model):
+    """One digest for one reader on one of their local dates. Unique on
+    (subscriber, digest_date): the database makes "twice" impossible."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (nothing new)"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    digest_date = models.DateField(db_index=True)
+    edition = models.ForeignKey(
+        Edition, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    esp_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Set when a sender claims the row; a row stuck in "sending" past a timeout is reclaimed.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "digest_date"], name="delivery_once_per_day"),
+        ]
+        indexes = [models.Index(fields=["status", "digest_date"], name="delivery_status_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id} · {self.digest_date} · {self.status}"
+
+
+class SendingSettings(models.Model):
+    """Singleton of switches an editor flips in admin (pk is always 1)."""
+
+    sending_paused = models.BooleanField(
+        default=False, help_text="Kill switch: while on, the dispatcher sends nothing."
+    )
+    paused_reason = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "sending settings"
+        verbose_name_plural = "sending settings"
+
+    def __str__(self) -> str:
+        return "Sending paused" if self.sending_paused else "Sending on"
+
+    @classmethod
+    def load(cls) -> SendingSettings:
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj

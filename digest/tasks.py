@@ -1,0 +1,92 @@
+"""Celery tasks: thin adapters that take ids or dates and call services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="digest.tasks.ingest_daily_papers", acks_late=True)
+def ingest_daily_papers(day: str | None = None) -> dict[str, int]:
+    """Fetch and upsert one listing day (default: today, UTC) from the HF API.
+
+    Idempotent: a re-run refreshes counts and adds a snapshot, creating nothing twice.
+    """
+    from digest.ingest import ingest_day
+
+    target = dt.date.fromisoformat(day) if day else None
+    return ingest_day(day=target).as_dict()
+
+
+@shared_task(name="digest.tasks.rematch_topic", acks_late=True)
+def rematch_topic(topic_id: int) -> int:
+    """Re-match all papers against one topic's current rules (after an edit); returns rows changed.
+
+    Idempotent; manual matches are never touched. A topic deleted meanwhile is a no-op.
+    """
+    from digest.matching import rematch_topic as rematch
+    from subscriptions.models import Topic
+
+    try:
+        return rematch(topic_id)
+    except Topic.DoesNotExist:
+        logger.info("rematch_topic: topic %s no longer exists", topic_id)
+        return 0
+
+
+@shared_task(name="digest.tasks.dispatch_due_digests", acks_late=True)
+def dispatch_due_digests() -> dict[str, object]:
+    """Queue the digests of every reader due now (hourly, and when beat starts).
+
+    Idempotent: the unique (subscriber, date) row decides; re-runs queue nothing twice.
+    """
+    from digest.dispatch import dispatch_due
+
+    return dispatch_due(enqueue=enqueue_chunk).as_dict()
+
+
+def enqueue_chunk(delivery_ids: list[int]) -> None:
+    """Hand a chunk of queued deliveries to a send task (after the rows are committed)."""
+    ids = list(delivery_ids)
+    transaction.on_commit(lambda: send_delivery_chunk.delay(ids))
+
+
+@shared_task(bind=True, name="digest.tasks.send_delivery_chunk", acks_late=True, max_retries=None)
+def send_delivery_chunk(self, delivery_ids: list[int]) -> dict[str, object]:
+    """Send these deliveries once each; transient failures retry with exponential backoff.
+
+    Idempotent: only rows this run claims (queued → sending) are sent.
+    """
+    from digest.models import SendingSettings
+    from digest.sending import send_chunk
+
+    if SendingSettings.load().sending_paused:
+        # Kill switch flipped mid-run: rows stay queued; the first dispatch after it is
+        # lifted hands them out again (as lost tasks).
+        logger.warning(
+            "sending is paused (kill switch in admin): %d deliveries left queued", len(delivery_ids)
+        )
+        return {"sent": 0, "failed": 0, "paused": True}
+    result = send_chunk(delivery_ids)
+    if not result.retry_ids:
+        return {"sent": result.sent, "failed": result.failed}
+    backoff = min(settings.DIGEST_RETRY_BACKOFF * 2**self.request.retries, 600)
+    if self.request.is_eager:
+        # No broker (demo, shell): retry in-process after a short pause; rows that run out
+        # of attempts are marked failed by send_chunk, so this ends.
+        time.sleep(min(backoff, 5))
+        retried = send_delivery_chunk.apply(args=[result.retry_ids], retries=self.request.retries + 1)
+        return {
+            "sent": result.sent,
+            "failed": result.failed,
+            "retried": len(result.retry_ids),
+            "id": retried.id,
+        }
+    raise self.retry(args=[result.retry_ids], countdown=backoff)

@@ -1,0 +1,43 @@
+"""anymail's webhook URLs (same paths and names), answering a malformed payload with 400.
+
+anymail parses the ESP's body before any receiver runs; a body that is not the ESP's
+JSON shape (only possible with the webhook secret) would otherwise be a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from anymail import urls as anymail_urls
+from anymail.exceptions import AnymailConfigurationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import URLPattern
+
+logger = logging.getLogger(__name__)
+
+app_name = anymail_urls.app_name
+
+# AnymailConfigurationError: e.g. an inbound message posted to a tracking URL.
+_MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, AnymailConfigurationError)
+
+
+def refuse_malformed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap an anymail webhook view: a payload it cannot parse gets 400, not 500."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _MALFORMED as exc:
+            logger.warning("Malformed ESP webhook on %s: %r", request.path, exc)
+            return HttpResponseBadRequest("Malformed webhook payload.", content_type="text/plain")
+
+    return wrapped
+
+
+urlpatterns = [
+    URLPattern(pattern.pattern, refuse_malformed(pattern.callback), pattern.default_args, pattern.name)
+    for pattern in anymail_urls.urlpatterns
+]

@@ -1,0 +1,284 @@
+"""Writes about readers: sign-up, double opt-in, preferences, leaving, suppression.
+
+Every service here is the only way its state changes; views, admin, webhooks and
+tasks call these. Each write runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone as djtz
+
+from subscriptions import emails, tasks
+from subscriptions.localtime import is_valid_timezone, local_date
+from subscriptions.models import EmailEvent, Subscriber, Suppression, Topic
+
+logger = logging.getLogger(__name__)
+
+SIGNUP_FORM_VERSION = "signup-2026-11"
+MAX_PAUSE_WEEKS = 52
+_SUPPRESSION_STATUS = {
+    "bounced": Subscriber.Status.BOUNCED,
+    "complained": Subscriber.Status.COMPLAINED,
+}
+
+
+def _queue_account_email(subscriber: Subscriber, kind: str) -> bool:
+    """Hand the email to a worker (run in-process when no broker is set); send inline if the
+    broker is unreachable, so a reader is never left without their link."""
+    try:
+        tasks.send_account_email.delay(subscriber.pk, kind)
+    except Exception:
+        logger.exception("Could not queue the %s email; sending it now", kind)
+        return tasks.send_account_email(subscriber.pk, kind)
+    return True
+
+
+def is_suppressed(email: str) -> bool:
+    """True when `email` must never be mailed (hard bounce, complaint, deleted)."""
+    return Suppression.objects.filter(email_hash=emails.email_hash(email)).exists()
+
+
+def _add_suppression(email: str, reason: str) -> None:
+    Suppression.objects.get_or_create(email_hash=emails.email_hash(email), defaults={"reason": reason[:32]})
+
+
+def _validate_preferences(
+    *, frequency: str, weekday: int, delivery_hour: int, tz_name: str, papers_per_email: int
+) -> None:
+    if frequency not in Subscriber.Frequency.values:
+        raise ValueError(f"unknown frequency {frequency!r}")
+    if not 0 <= weekday <= 6:
+        raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
+    if not 0 <= delivery_hour <= 23:
+        raise ValueError("delivery hour must be 0 to 23")
+    if not is_valid_timezone(tz_name):
+        raise ValueError(f"unknown time zone {tz_name!r}")
+    if papers_per_email not in dict(Subscriber.PAPERS_PER_EMAIL_CHOICES):
+        raise ValueError("papers per email must be 5, 10 or 20")
+
+
+def set_topics(*, subscriber: Subscriber, topics: Iterable[Topic]) -> None:
+    """Replace the reader's topics (at least one) and keep `topic_key` in sync; atomic."""
+    chosen = sorted({topic.pk: topic for topic in topics}.values(), key=lambda topic: topic.pk)
+    if not chosen:
+        raise ValueError("choose at least one topic")
+    with transaction.atomic():
+        subscriber.topics.set(chosen)
+        subscriber.topic_key = ",".join(str(topic.pk) for topic in chosen)
+        subscriber.save(update_fields=["topic_key", "updated_at"])
+
+
+def update_preferences(
+    *,
+    subscriber: Subscriber,
+    topics: Iterable[Topic],
+    frequency: str,
+    weekday: int,
+    delivery_hour: int,
+    timezone: str,
+    papers_per_email: int,
+) -> None:
+    """Change what, when and how much the reader gets; validates everything, then writes atomically."""
+    _validate_preferences(
+        frequency=frequency,
+        weekday=weekday,
+        delivery_hour=delivery_hour,
+        tz_name=timezone,
+        papers_per_email=papers_per_email,
+    )
+    with transaction.atomic():
+        subscriber.frequency = frequency
+        subscriber.weekday = weekday
+        subscriber.delivery_hour = delivery_hour
+        subscriber.timezone = timezone
+        subscriber.papers_per_email = papers_per_email
+        subscriber.save(
+            update_fields=[
+                "frequency",
+                "weekday",
+                "delivery_hour",
+                "timezone",
+                "papers_per_email",
+                "updated_at",
+            ]
+        )
+        set_topics(subscriber=subscriber, topics=topics)
+
+
+def request_subscription(
+    *,
+    email: str,
+    topics: Iterable[Topic],
+    frequency: str,
+    weekday: int,
+    delivery_hour: int,
+    timezone: str,
+    papers_per_email: int,
+    ip: str | None,
+    user_agent: str,
+) -> None:
+    """Start (or restart) double opt-in for `email`; the caller shows the same page whatever happens.
+
+    New, pending or unsubscribed → pending with these preferences + a confirmation email.
+    Active → a "manage your subscription" email, nothing changes. Suppressed → nothing.
+    """
+    email = emails.normalize_email(email)
+    topics = list(topics)
+    if is_suppressed(email):
+        logger.info("Sign-up for a suppressed address ignored")
+        return
+    # Mailboxes ignore case in practice: "Ada@x.org" and "ada@x.org" are one reader.
+    existing = Subscriber.objects.filter(email__iexact=email).order_by("pk").first()
+    if existing is not None and existing.status == Subscriber.Status.ACTIVE:
+        _queue_account_email(existing, "manage")
+        return
+    if existing is not None and existing.status in _SUPPRESSION_STATUS.values():
+        return  # bounced / complained: never mailed again
+    try:
+        with transaction.atomic():
+            subscriber = existing or Subscriber(email=email)
+            subscriber.status = Subscriber.Status.PENDING
+            subscriber.consent_form_version = SIGNUP_FORM_VERSION
+            # Where the form came from; the confirming click overwrites these with its own.
+            subscriber.consent_ip = ip or None
+            subscriber.consent_user_agent = (user_agent or "")[:400]
+            subscriber.confirmation_sent_at = djtz.now()
+            subscriber.save()
+            update_preferences(
+                subscriber=subscriber,
+                topics=topics,
+                frequency=frequency,
+                weekday=weekday,
+                delivery_hour=delivery_hour,
+                timezone=timezone,
+                papers_per_email=papers_per_email,
+            )
+    except IntegrityError:
+        logger.info("Concurrent sign-up for one address; the first one wins")
+        return
+    _queue_account_email(subscriber, "confirm")
+
+
+def resend_confirmation(*, subscriber: Subscriber) -> bool:
+    """Queue a fresh confirmation email for a pending reader; False (nothing queued) otherwise."""
+    if subscriber.status != Subscriber.Status.PENDING or is_suppressed(subscriber.email):
+        return False
+    Subscriber.objects.filter(pk=subscriber.pk).update(confirmation_sent_at=djtz.now())
+    return _queue_account_email(subscriber, "confirm")
+
+
+def confirm_subscription(*, subscriber: Subscriber, ip: str | None, user_agent: str) -> bool:
+    """Activate a pending reader and record consent (when, IP, UA, form version, topics).
+
+    True when the reader is active afterwards (confirming twice is harmless); False when the
+    reader left, bounced or complained since (nothing changes). A conditional update decides.
+    """
+    now = djtz.now()
+    topics = list(subscriber.topics.order_by("slug").values_list("slug", flat=True))
+    changed = Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.Status.PENDING).update(
+        status=Subscriber.Status.ACTIVE,
+        confirmed_at=now,
+        consent_at=now,
+        consent_ip=ip or None,
+        consent_user_agent=(user_agent or "")[:400],
+        consent_topics=topics,
+        soft_bounce_count=0,
+        updated_at=now,
+    )
+    subscriber.refresh_from_db()
+    return bool(changed) or subscriber.status == Subscriber.Status.ACTIVE
+
+
+def unsubscribe(*, subscriber: Subscriber, reason: str) -> bool:
+    """Stop all mail to the reader at once, recording status, time and reason; idempotent.
+
+    True when this call changed the status (pending or active → unsubscribed).
+    """
+    now = djtz.now()
+    changed = Subscriber.objects.filter(
+        pk=subscriber.pk, status__in=[Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
+    ).update(
+        status=Subscriber.Status.UNSUBSCRIBED,
+        unsubscribed_at=now,
+        unsubscribe_reason=(reason or "")[:64],
+        updated_at=now,
+    )
+    subscriber.refresh_from_db()
+    return bool(changed)
+
+
+def pause(*, subscriber: Subscriber, weeks: int) -> dt.date | None:
+    """Pause mail for `weeks` weeks from the reader's local today (0 resumes); the end date."""
+    if not isinstance(weeks, int) or not 0 <= weeks <= MAX_PAUSE_WEEKS:
+        raise ValueError(f"weeks must be 0 to {MAX_PAUSE_WEEKS}")
+    until = local_date(subscriber.timezone) + dt.timedelta(weeks=weeks) if weeks else None
+    subscriber.paused_until = until
+    subscriber.save(update_fields=["paused_until", "updated_at"])
+    return until
+
+
+def suppress(*, subscriber: Subscriber, reason: str) -> None:
+    """Never mail this reader again: status bounced/complained and a Suppression hash; idempotent."""
+    status = _SUPPRESSION_STATUS.get(reason)
+    if status is None:
+        raise ValueError(f"unknown suppression reason {reason!r}")
+    with transaction.atomic():
+        _add_suppression(subscriber.email, reason)
+        Subscriber.objects.filter(pk=subscriber.pk).exclude(status=status).update(
+            status=status, updated_at=djtz.now()
+        )
+    subscriber.refresh_from_db()
+
+
+def delete_subscriber(*, subscriber: Subscriber) -> None:
+    """Remove the reader and their personal data (events, deliveries); keep only a Suppression
+    hash so the address is never mailed again. Atomic."""
+    with transaction.atomic():
+        _add_suppression(subscriber.email, "deleted")
+        EmailEvent.objects.filter(subscriber=subscriber).delete()
+        EmailEvent.objects.filter(recipient__iexact=subscriber.email).delete()
+        subscriber.delete()
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_data(*, subscriber: Subscriber) -> dict[str, Any]:
+    """Everything stored about the reader, as JSON-ready data ("download my data")."""
+    return {
+        "email": subscriber.email,
+        "status": subscriber.status,
+        "topics": [{"slug": t.slug, "name": t.name} for t in subscriber.topics.order_by("slug")],
+        "frequency": subscriber.frequency,
+        "weekday": subscriber.weekday,
+        "delivery_hour": subscriber.delivery_hour,
+        "timezone": subscriber.timezone,
+        "papers_per_email": subscriber.papers_per_email,
+        "paused_until": _iso(subscriber.paused_until),
+        "consent": {
+            "at": _iso(subscriber.consent_at),
+            "ip": subscriber.consent_ip,
+            "user_agent": subscriber.consent_user_agent,
+            "form_version": subscriber.consent_form_version,
+            "topics": subscriber.consent_topics,
+        },
+        "created_at": _iso(subscriber.created_at),
+        "confirmation_sent_at": _iso(subscriber.confirmation_sent_at),
+        "confirmed_at": _iso(subscriber.confirmed_at),
+        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+        "unsubscribe_reason": subscriber.unsubscribe_reason,
+        "email_events": [
+            {"type": e.event_type, "occurred_at": _iso(e.occurred_at), "esp": e.esp_name}
+            for e in subscriber.events.order_by("received_at")
+        ],
+        "exported_at": djtz.now().isoformat(),
+        "site": settings.SITE_URL,
+    }

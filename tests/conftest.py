@@ -1,0 +1,84 @@
+"""Shared fixtures. Tests run on SQLite by default and on PostgreSQL / Redis when
+DATABASE_URL / REDIS_URL are set (as CI sets them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _outbox_in_tmp(settings, tmp_path: Path) -> Path:
+    """Never write test emails into the real var/outbox/."""
+    settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
+    return settings.EMAIL_OUTBOX_DIR
+
+
+@pytest.fixture
+def anymail_backend(settings):
+    """Route mail through anymail's test backend (records what the ESP would receive)."""
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    settings.ANYMAIL = {**settings.ANYMAIL, "TEST_SEND_DEFAULTS": {}}
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery_and_clean_cache():
+    """Tasks run in-process unless a test starts a real worker (see tests/celery_worker.py);
+    the cache (rate limits) starts empty, also when it is a shared Redis."""
+    from django.core.cache import cache
+
+    from config.celery_app import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    cache.clear()
+    yield
+    app.conf.task_always_eager = previous
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium driven by Playwright (never `playwright install`)."""
+    if not CHROMIUM.exists():
+        pytest.skip("browser test needs Debian chromium at /usr/bin/chromium (make browser)")
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # tests make between page actions are still synchronous and safe.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield instance
+            instance.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page per test (no shared cookies)."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()

@@ -1,0 +1,81 @@
+"""bench_digest smoke test: counts and query bounds on a few thousand readers (never times)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from digest.models import Delivery, Edition, Paper
+from digest.personal_links import LinkMaker
+from subscriptions.links import preferences_url, unsubscribe_url
+from subscriptions.models import Subscriber, Topic
+from tests.factories import SubscriberFactory
+
+CHUNK = 500
+
+
+def bench(**options: object) -> dict[str, dict[str, str]]:
+    out = io.StringIO()
+    call_command("bench_digest", stdout=out, verbosity=0, chunk_size=CHUNK, **options)
+    lines = out.getvalue().splitlines()
+    header = ["mode", "readers", "sets", "editions", "messages", "plan", "send", "total", "rate", "queries"]
+    table = [line.split() for line in lines[1:] if len(line.split()) == 12]  # the mode rows
+    rows = {cells[0]: dict(zip(header, cells, strict=False)) for cells in table}
+    assert lines[-1].startswith("total: ")
+    assert lines[-1].endswith(" s")
+    return rows
+
+
+def per_chunk_bound(readers: int) -> int:
+    """Fixed queries (pools, topics, settings) plus a handful per planning and sending chunk;
+    SQLite splits bulk inserts at its 999-variable limit, hence more statements a chunk."""
+    chunks = -(-readers // CHUNK)
+    return 40 + (12 if connection.vendor == "postgresql" else 30) * chunks
+
+
+@pytest.mark.django_db
+def test_batch_run_sends_every_reader_once_with_queries_per_chunk_not_per_reader():
+    rows = bench(readers=2000, topics=12, papers=300, topic_sets=40, mode="batch")
+    batch = rows["batch"]
+    assert int(batch["readers"]) == 2000
+    assert 1 <= int(batch["sets"]) <= 40
+    assert 1 <= int(batch["editions"]) < 2000
+    assert int(batch["messages"]) < 2000  # recipients share ESP calls
+    # PostgreSQL records a chunk's sends in one UPDATE; other databases in one per ESP message.
+    per_message_writes = 0 if connection.vendor == "postgresql" else int(batch["messages"])
+    assert int(batch["queries"]) - per_message_writes <= per_chunk_bound(2000)
+    assert not Subscriber.objects.exists()
+    assert not Delivery.objects.exists()
+    assert not Paper.objects.exists()
+    assert not Edition.objects.exists()
+    assert not Topic.objects.exists()
+
+
+@pytest.mark.django_db
+def test_all_modes_send_the_same_readers_and_naive_renders_per_reader():
+    rows = bench(readers=600, topics=8, papers=100, topic_sets=10, mode="all", naive_limit=50)
+    assert int(rows["per-message"]["messages"]) == 600
+    assert int(rows["batch"]["readers"]) == 600
+    assert int(rows["naive*"]["messages"]) == 50
+    # per-message: one outcome write per recipient, the rest per chunk
+    assert int(rows["per-message"]["queries"]) <= 600 + per_chunk_bound(600)
+    assert int(rows["naive*"]["queries"]) >= 50 * 5  # papers, topics, chips, delivery rows per reader
+
+
+@pytest.mark.django_db
+def test_bench_refuses_a_database_with_readers_and_touches_nothing():
+    reader = SubscriberFactory()
+    with pytest.raises(CommandError, match="refuses"):
+        call_command("bench_digest", readers=10, stdout=io.StringIO(), verbosity=0)
+    assert list(Subscriber.objects.all()) == [reader]
+    assert not Topic.objects.exists()
+
+
+@pytest.mark.django_db
+def test_link_maker_signs_the_same_links_as_subscriptions_links():
+    reader = SubscriberFactory()
+    assert LinkMaker().links(reader.token_key) == (preferences_url(reader), unsubscribe_url(reader))

@@ -1,0 +1,126 @@
+"""Production settings: `check --deploy` is clean; HTTPS-only cookies, HSTS, secure headers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+PROBE = """
+import json
+import django
+django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+client = Client()
+plain = client.get("/health/")
+secure = client.get("/health/", secure=True)
+print(json.dumps({
+    "plain": [plain.status_code, plain.get("Location", "")],
+    "secure": [secure.status_code, dict(secure.headers)],
+}))
+"""
+
+
+@pytest.fixture
+def production_env(tmp_path: Path) -> dict[str, str]:
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "REDIS_URL", "ANYMAIL_", "DJANGO_ALLOW_ASYNC_UNSAFE"))
+    }
+    return {
+        **keep,
+        "PAPERBOY_ENV": "production",
+        "DEBUG": "false",
+        "SECRET_KEY": "x9-" + "k3Lq" * 16,
+        "ANYMAIL_WEBHOOK_SECRET": "postmark:" + "s3cr3t" * 6,
+        "ALLOWED_HOSTS": "paperboy.example.org,testserver",
+        "SITE_URL": "https://paperboy.example.org",
+        "PAPERBOY_VAR_DIR": str(tmp_path),
+        "REDIS_URL": "redis://127.0.0.1:6379/15",  # production shares rate limits through Redis
+        "STATIC_MANIFEST": "false",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_check_deploy_reports_nothing_with_production_settings(production_env):
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_redirects_to_https_and_sends_hsts_and_secure_headers(production_env):
+    result = _run(["-c", PROBE], production_env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    # /health/ is exempt from the redirect (load balancers probe it over plain HTTP).
+    assert answer["plain"][0] == 200
+    status, headers = answer["secure"]
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_production_cookies_are_https_only(production_env):
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
+        "s.SECURE_SSL_REDIRECT, s.DEBUG]))"
+    )
+    result = _run(["-c", probe], production_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True, True, True, False]
+
+
+def test_a_plain_http_page_redirects_to_https_in_production(production_env):
+    probe = (
+        "import django; django.setup(); from django.test.utils import setup_test_environment; "
+        "setup_test_environment(); from django.test import Client; "
+        "r = Client().get('/some/page/'); print(r.status_code, r['Location'])"
+    )
+    result = _run(["-c", probe], production_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["301", "https://testserver/some/page/"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"DEBUG": "true"}, "DEBUG cannot be on when PAPERBOY_ENV=production"),
+        ({"SECRET_KEY": ""}, "set SECRET_KEY"),
+        ({"SECRET_KEY": "django-insecure-" + "a" * 40}, "set SECRET_KEY"),
+        ({"ANYMAIL_WEBHOOK_SECRET": ""}, "set ANYMAIL_WEBHOOK_SECRET"),
+    ],
+    ids=["debug-on", "no-secret-key", "insecure-secret-key", "dev-webhook-secret"],
+)
+def test_production_refuses_to_start_with_debug_or_default_secrets(production_env, change, message):
+    result = _run(["manage.py", "check"], {**production_env, **change})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_admin_needs_a_login_in_production(production_env):
+    probe = (
+        "import django; django.setup(); from django.test.utils import setup_test_environment; "
+        "setup_test_environment(); from django.test import Client; "
+        "r = Client().get('/admin/', secure=True); print(r.status_code, r['Location'])"
+    )
+    result = _run(["-c", probe], production_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["302", "/admin/login/?next=/admin/"]
