@@ -3,9 +3,25 @@ DATABASE_URL / REDIS_URL are set (as CI sets them)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (CI=true) a skipped test is a failure: PostgreSQL, Redis and chromium must be there."""
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+        and report.skipped
+        and not hasattr(report, "wasxfail")
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where nothing may be skipped: {reason}"
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +70,6 @@ def browser():
     """Headless Debian chromium driven by Playwright (never `playwright install`)."""
     if not CHROMIUM.exists():
         pytest.skip("browser test needs Debian chromium at /usr/bin/chromium (make browser)")
-    import os
 
     from playwright.sync_api import sync_playwright
 
