@@ -209,6 +209,8 @@ DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=5)
 DIGEST_RETRY_BACKOFF = env.int("DIGEST_RETRY_BACKOFF", default=30)
 # A delivery claimed by a worker that died is sent again after this many minutes.
 DIGEST_STUCK_AFTER_MINUTES = env.int("DIGEST_STUCK_AFTER_MINUTES", default=15)
+# PostgreSQL: write a chunk's Delivery rows on a second connection while the next chunk is planned.
+DIGEST_OVERLAP_WRITES = env.bool("DIGEST_OVERLAP_WRITES", default=True)
 
 SIGNUP_RATE_PER_IP = env.str("SIGNUP_RATE_PER_IP", default="10/h")
 SIGNUP_RATE_PER_EMAIL = env.str("SIGNUP_RATE_PER_EMAIL", default="3/h")

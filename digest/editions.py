@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from digest.candidates import CandidatePool, parse_topic_key
 from digest.due import DueReader
 from digest.models import Delivery, Edition, Paper
-from digest.rendering import render_digest
+from digest.pgarrays import filter_ids, int_array
+from digest.rendering import CardRenderer, render_digest
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
 
@@ -34,8 +37,7 @@ def content_key(*, frequency: str, topic_key: str, paper_ids: Sequence[int]) -> 
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     reader: DueReader
     paper_ids: tuple[int, ...]
     key: str  # content_key, "" when nothing is left to send
@@ -49,6 +51,8 @@ class Planner:
         self._pools: dict[tuple[dt.date, str], CandidatePool] = {}
         self._edition_papers: dict[int, tuple[int, ...]] = {}
         self._topics: dict[int, Topic] | None = None
+        self._fresh: dict[tuple[dt.date, str, str, int], tuple[tuple[int, ...], str]] = {}
+        self.renderer = CardRenderer()
 
     def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
         key = (digest_date, frequency)
@@ -68,14 +72,13 @@ class Planner:
         days = settings.DIGEST_NO_REPEAT_DAYS
         first = min(r.digest_date for r in readers) - dt.timedelta(days=days)
         last = max(r.digest_date for r in readers)
+        recent = Delivery.objects.filter(
+            digest_date__gte=first, digest_date__lt=last, status__in=HISTORY_STATUSES, edition__isnull=False
+        )
         rows = list(
-            Delivery.objects.filter(
-                subscriber_id__in=[r.pk for r in readers],
-                digest_date__gte=first,
-                digest_date__lt=last,
-                status__in=HISTORY_STATUSES,
-                edition__isnull=False,
-            ).values_list("subscriber_id", "edition_id", "digest_date")
+            filter_ids(recent, "subscriber_id", [r.pk for r in readers]).values_list(
+                "subscriber_id", "edition_id", "digest_date"
+            )
         )
         missing = {edition_id for _, edition_id, _ in rows} - self._edition_papers.keys()
         if missing:
@@ -91,22 +94,30 @@ class Planner:
                 history.setdefault(reader_id, set()).update(self._edition_papers.get(edition_id, ()))
         return history
 
+    def _pick(self, reader: DueReader, exclude: set[int]) -> tuple[tuple[int, ...], str]:
+        topic_ids = parse_topic_key(reader.topic_key)
+        pool = self.pool(reader.digest_date, reader.frequency)
+        ids = tuple(pool.pick(topic_ids, count=reader.papers_per_email, exclude=exclude))
+        key = (
+            content_key(frequency=reader.frequency, topic_key=reader.topic_key, paper_ids=ids) if ids else ""
+        )
+        return ids, key
+
     def plan(self, readers: Sequence[DueReader]) -> list[Plan]:
-        """Each reader's final paper list and its edition key."""
+        """Each reader's final paper list and its edition key (readers with nothing sent
+        recently share one computation per topic set, length and frequency)."""
         history = self._history(readers)
         plans = []
         for reader in readers:
-            topic_ids = parse_topic_key(reader.topic_key)
-            pool = self.pool(reader.digest_date, reader.frequency)
-            ids = tuple(
-                pool.pick(topic_ids, count=reader.papers_per_email, exclude=history.get(reader.pk, set()))
-            )
-            key = (
-                content_key(frequency=reader.frequency, topic_key=reader.topic_key, paper_ids=ids)
-                if ids
-                else ""
-            )
-            plans.append(Plan(reader=reader, paper_ids=ids, key=key))
+            exclude = history.get(reader.pk)
+            if exclude:
+                ids, key = self._pick(reader, exclude)
+            else:
+                same = (reader.digest_date, reader.frequency, reader.topic_key, reader.papers_per_email)
+                if same not in self._fresh:
+                    self._fresh[same] = self._pick(reader, set())
+                ids, key = self._fresh[same]
+            plans.append(Plan(reader, ids, key))
         return plans
 
     def editions_for(self, plans: Sequence[Plan]) -> dict[tuple[dt.date, str], int]:
@@ -115,28 +126,12 @@ class Planner:
         wanted = {(p.reader.digest_date, p.key): p for p in plans if p.key}
         if not wanted:
             return {}
-        found = dict(self._existing(wanted.keys()))
+        found = dict(_existing(wanted.keys()))
         missing = [plan for pair, plan in wanted.items() if pair not in found]
         for start in range(0, len(missing), RENDER_BATCH):
             new = [self._render(plan) for plan in missing[start : start + RENDER_BATCH]]
-            Edition.objects.bulk_create(new, ignore_conflicts=True)
-            found.update(self._existing((e.digest_date, e.content_key) for e in new))
-            links = [
-                Edition.papers.through(edition_id=found[(e.digest_date, e.content_key)], paper_id=pid)
-                for e in new
-                for pid in e.paper_ids
-            ]
-            Edition.papers.through.objects.bulk_create(links, ignore_conflicts=True)
+            found.update(store_editions(new))
         return found
-
-    def _existing(self, pairs: Iterable[tuple[dt.date, str]]) -> Iterable[tuple[tuple[dt.date, str], int]]:
-        pairs = list(pairs)
-        keys = {key for _, key in pairs}
-        days = {day for day, _ in pairs}
-        rows = Edition.objects.filter(digest_date__in=days, content_key__in=keys).values_list(
-            "digest_date", "content_key", "pk"
-        )
-        return (((day, key), pk) for day, key, pk in rows)
 
     def _render(self, plan: Plan) -> Edition:
         reader = plan.reader
@@ -157,10 +152,82 @@ class Planner:
             frequency=reader.frequency,
             chips={pid: pool.chips(pid, topic_ids) for pid in plan.paper_ids},
             web_url=absolute(reverse("digest:edition", args=[edition.slug])),
+            renderer=self.renderer,
         )
         edition.subject, edition.preheader = rendered.subject, rendered.preheader
         edition.html, edition.text = rendered.html, rendered.text
         return edition
+
+
+_EDITION_COLUMNS = (
+    "digest_date", "frequency", "topic_key", "content_key", "paper_ids",
+    "subject", "preheader", "html", "text", "slug", "created_at",
+)  # fmt: skip
+
+
+def _insert_editions_pg(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
+    """One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING (rendered HTML travels as plain
+    string parameters), then the paper links from two array literals."""
+    now = timezone.now()
+    row = "(" + ", ".join(["%s::jsonb" if c == "paper_ids" else "%s" for c in _EDITION_COLUMNS]) + ")"
+    sql = (
+        f"INSERT INTO {Edition._meta.db_table} ({', '.join(_EDITION_COLUMNS)}) VALUES "  # noqa: S608 - fixed names
+        f"{', '.join([row] * len(new))} ON CONFLICT (digest_date, content_key) DO NOTHING "
+        "RETURNING id, digest_date, content_key"
+    )
+    params: list[object] = []
+    for e in new:
+        params += [e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids))]
+        params += [e.subject, e.preheader, e.html, e.text, e.slug, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = {(day, key): pk for pk, day, key in cursor.fetchall()}
+        links = [
+            (inserted[(e.digest_date, e.content_key)], pid)
+            for e in new
+            if (e.digest_date, e.content_key) in inserted
+            for pid in e.paper_ids
+        ]
+        if links:
+            cursor.execute(
+                f"INSERT INTO {Edition.papers.through._meta.db_table} (edition_id, paper_id) "  # noqa: S608 - fixed names
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+                [int_array(e for e, _ in links), int_array(p for _, p in links)],
+            )
+    return inserted
+
+
+def store_editions(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
+    """Save rendered editions (a concurrent run may have saved the same content first: its
+    row wins); ids by (date, content key)."""
+    if not new:
+        return {}
+    if connection.vendor == "postgresql":
+        found = _insert_editions_pg(new)
+    else:
+        Edition.objects.bulk_create(new, ignore_conflicts=True)
+        found = {}
+    pairs = [(e.digest_date, e.content_key) for e in new if (e.digest_date, e.content_key) not in found]
+    if pairs:
+        found.update(_existing(pairs))
+        links = [
+            Edition.papers.through(edition_id=found[(e.digest_date, e.content_key)], paper_id=pid)
+            for e in new
+            if (e.digest_date, e.content_key) in pairs
+            for pid in e.paper_ids
+        ]
+        Edition.papers.through.objects.bulk_create(links, ignore_conflicts=True)
+    return found
+
+
+def _existing(pairs: Iterable[tuple[dt.date, str]]) -> Iterable[tuple[tuple[dt.date, str], int]]:
+    pairs = list(pairs)
+    keys = {key for _, key in pairs}
+    days = {day for day, _ in pairs}
+    rows = Edition.objects.filter(digest_date__in=days, content_key__in=keys).values_list(
+        "digest_date", "content_key", "pk"
+    )
+    return (((day, key), pk) for day, key, pk in rows)
 
 
 def plan_for_subscriber(*, subscriber: Subscriber, digest_date: dt.date) -> list[Paper]:

@@ -170,13 +170,18 @@ class Delivery(models.Model):
         BOUNCED = "bounced", "Bounced"
         COMPLAINED = "complained", "Complained"
 
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    # (subscriber, digest_date) is unique, and that index serves lookups by subscriber too.
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     digest_date = models.DateField(db_index=True)
     edition = models.ForeignKey(
         Edition, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
     )
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    esp_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # Indexed with digest_date below; few indexes keep a million status writes cheap.
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    # Not indexed: webhooks find their row by the delivery id in the message metadata.
+    esp_message_id = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     note = models.CharField(max_length=200, blank=True)
@@ -193,7 +198,14 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "digest_date"], name="delivery_once_per_day"),
         ]
-        indexes = [models.Index(fields=["status", "digest_date"], name="delivery_status_date_idx")]
+        indexes = [
+            # Only rows still waiting (the re-queue of stuck rows); sent rows leave it.
+            models.Index(
+                fields=["status", "digest_date"],
+                condition=models.Q(status__in=["queued", "sending"]),
+                name="delivery_pending_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.subscriber_id} · {self.digest_date} · {self.status}"

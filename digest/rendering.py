@@ -1,5 +1,10 @@
 """Render a digest email once per edition; personal links are filled in per recipient.
 
+An email is a shell (header, footer, CSS inlined) around paper cards. A card is
+rendered and inlined once per (paper, chips, rank) by a `CardRenderer`, which the
+daily run shares across every edition it builds, so an edition costs a shell
+render plus string joins, not a full template render.
+
 The rendered HTML and text hold the placeholders in PLACEHOLDERS where a reader's
 own links go (preferences, unsubscribe). `personalize` swaps them for one reader's
 URLs with a plain str.replace, cheap enough for a million recipients; batch sends
@@ -9,17 +14,22 @@ swap them for the ESP's merge fields instead (`merge_fields`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import css_inline
 from django.conf import settings
 from django.db.models import QuerySet
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from digest.models import Paper, PaperTopic
 from subscriptions.links import absolute
-from subscriptions.messages import render_parts
+from subscriptions.messages import inline_css
 from subscriptions.models import Topic
 
 PLACEHOLDERS = {
@@ -27,12 +37,21 @@ PLACEHOLDERS = {
     "unsubscribe_url": "%%PAPERBOY_UNSUBSCRIBE_URL%%",
 }
 TEMPLATE = "digest/email/digest"
+CARD_TEMPLATE = "digest/email/_card"
+STYLESHEET = "digest/email/digest.css"
+_SHELL_MARK = re.compile(r"%%PAPERBOY_SHELL_(\w+)%%")
+
+
+def _mark(name: str) -> str:
+    return f"%%PAPERBOY_SHELL_{name}%%"
+
+
 MAX_AUTHORS = 3
 SUMMARY_CHARS = 320
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
-@dataclass
+@dataclass(frozen=True)
 class PaperCard:
     """What the email shows for one paper (all text is escaped by the templates)."""
 
@@ -42,7 +61,7 @@ class PaperCard:
     summary: str
     upvotes: int
     comments: int
-    chips: list[str]
+    chips: tuple[str, ...]
     abstract_url: str
     pdf_url: str
     code_url: str
@@ -97,7 +116,7 @@ def paper_card(paper: Paper, chips: Sequence[str], digest_date: dt.date) -> Pape
         summary=summarize(paper),
         upvotes=paper.upvotes,
         comments=paper.comments,
-        chips=list(chips),
+        chips=tuple(chips),
         abstract_url=abstract_url,
         pdf_url=paper.pdf_url,
         code_url=paper.github_repo,
@@ -119,40 +138,109 @@ def chips_for(papers: Sequence[Paper], topics: Iterable[Topic]) -> dict[int, lis
     return chips
 
 
+@functools.cache
+def _stylesheet() -> str:
+    return render_to_string(STYLESHEET)
+
+
+class CardRenderer:
+    """Cards (HTML with CSS inlined, and text) rendered once per (card, rank) and reused.
+
+    One renderer lives as long as one daily run (or one preview): a paper's card is the
+    same in every edition that shows it at the same rank."""
+
+    def __init__(self) -> None:
+        self._cards: dict[tuple[int, tuple[str, ...], dt.date], PaperCard] = {}
+        self._html: dict[tuple[PaperCard, int], str] = {}
+        self._text: dict[tuple[PaperCard, int], str] = {}
+        self._shells: dict[tuple[dt.date, str, bool], tuple[str, str]] = {}
+
+    def card(self, paper: Paper, chips: Sequence[str], digest_date: dt.date) -> PaperCard:
+        key = (paper.pk, tuple(chips), digest_date)
+        if key not in self._cards:
+            self._cards[key] = paper_card(paper, chips, digest_date)
+        return self._cards[key]
+
+    def html(self, card: PaperCard, rank: int) -> str:
+        key = (card, rank)
+        if key not in self._html:
+            raw = render_to_string(f"{CARD_TEMPLATE}.html", {"card": card, "rank": rank})
+            self._html[key] = css_inline.inline_fragment(raw, _stylesheet())
+        return self._html[key]
+
+    def shell(self, *, digest_date: dt.date, frequency: str, web_view: bool) -> tuple[str, str]:
+        """(HTML with CSS inlined, text) of the email around the cards, with a marker
+        (_SHELL_MARK) wherever an edition's own values go; rendered once per day and kind."""
+        key = (digest_date, frequency, web_view)
+        if key not in self._shells:
+            context = {
+                "site_name": settings.SITE_NAME,
+                "site_url": settings.SITE_URL,
+                "signup_url": absolute(reverse("subscriptions:signup")),
+                "papers_url": absolute("/papers/"),
+                "digest_date": digest_date,
+                "frequency": frequency,
+                "postal_address": settings.POSTAL_ADDRESS,
+                **{name: _mark(name) for name in ("subject", "preheader", "web_url")},
+                "web_url": _mark("web_url") if web_view else "",
+                "topic_names": [_mark("topics")],
+                "cards_html": mark_safe(_mark("cards")),  # noqa: S308 - a fixed marker, swapped for escaped cards
+                "cards_text": _mark("cards"),
+                **PLACEHOLDERS,
+            }
+            self._shells[key] = (
+                inline_css(render_to_string(f"{TEMPLATE}_body.html", context)),
+                render_to_string(f"{TEMPLATE}_body.txt", context),
+            )
+        return self._shells[key]
+
+    def text(self, card: PaperCard, rank: int) -> str:
+        key = (card, rank)
+        if key not in self._text:
+            self._text[key] = render_to_string(f"{CARD_TEMPLATE}.txt", {"card": card, "rank": rank})
+        return self._text[key]
+
+
 def render_digest(
     *,
     papers: Sequence[Paper],
     topics: Sequence[Topic],
     digest_date: dt.date,
     frequency: str,
-    chips: Mapping[int, list[str]] | None = None,
+    chips: Mapping[int, Sequence[str]] | None = None,
     web_url: str = "",
+    renderer: CardRenderer | None = None,
 ) -> RenderedDigest:
     """Subject, preheader, HTML (CSS inlined) and text for these papers, with placeholders
-    for the personal links. Renders templates once; no per-reader work."""
+    for the personal links. No per-reader work; cards and shells come from `renderer`
+    (shared by a run), the edition's own values are filled in with one escaping pass."""
+    renderer = renderer or CardRenderer()
     chips = chips if chips is not None else chips_for(papers, topics)
-    cards = [paper_card(p, chips.get(p.pk, []), digest_date) for p in papers]
+    cards = [renderer.card(p, chips.get(p.pk, ()), digest_date) for p in papers]
     topic_names = [t.name for t in topics]
     preheader = one_line(
         f"{len(cards)} trending paper{'s' if len(cards) != 1 else ''} on " + ", ".join(topic_names), 150
     )
-    context = {
-        "site_name": settings.SITE_NAME,
-        "site_url": settings.SITE_URL,
-        "signup_url": absolute(reverse("subscriptions:signup")),
-        "papers_url": absolute("/papers/"),
-        "cards": cards,
-        "topic_names": topic_names,
-        "digest_date": digest_date,
-        "frequency": frequency,
+    subject_context = {"cards": cards, "digest_date": digest_date, "frequency": frequency}
+    subject = " ".join(render_to_string(f"{TEMPLATE}_subject.txt", subject_context).split())
+    html_shell, text_shell = renderer.shell(
+        digest_date=digest_date, frequency=frequency, web_view=bool(web_url)
+    )
+    values = {
+        "subject": subject,
         "preheader": preheader,
+        "topics": ", ".join(topic_names),
         "web_url": web_url,
-        "postal_address": settings.POSTAL_ADDRESS,
-        **PLACEHOLDERS,
     }
-    subject, text, html = render_parts(TEMPLATE, context)
+    html_values = {name: str(escape(value)) for name, value in values.items()}
+    html_values["cards"] = "".join(renderer.html(c, n) for n, c in enumerate(cards, 1))
+    values["cards"] = "".join(renderer.text(c, n) for n, c in enumerate(cards, 1))
     return RenderedDigest(
-        subject=subject, preheader=preheader, html=html, text=text, paper_ids=[p.pk for p in papers]
+        subject=subject,
+        preheader=preheader,
+        html=_SHELL_MARK.sub(lambda m: html_values[m[1]], html_shell),
+        text=_SHELL_MARK.sub(lambda m: values[m[1]], text_shell),
+        paper_ids=[p.pk for p in papers],
     )
 
 

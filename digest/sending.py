@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from digest.models import Delivery, Edition
 from digest.personal_links import LinkMaker
+from digest.pgarrays import int_array, text_array
 from digest.rendering import RenderedDigest, merge_fields, personalize
 from subscriptions.links import preferences_url, unsubscribe_url
 from subscriptions.messages import build_message, unsubscribe_headers
@@ -36,7 +37,14 @@ logger = logging.getLogger(__name__)
 
 DIGEST_TAG = "digest"
 _REJECTED = {"rejected", "invalid"}
-_CLAIM_FIELDS = ("pk", "attempts", "edition_id", "subscriber__email", "subscriber__token_key")
+_CLAIM_FIELDS = (
+    "pk",
+    "attempts",
+    "edition_id",
+    "subscriber_id",
+    "subscriber__email",
+    "subscriber__token_key",
+)
 
 
 class TransientSendError(Exception):
@@ -57,7 +65,7 @@ def is_transient(error: BaseException) -> bool:
 def build_digest_message(
     *,
     rendered_or_edition: RenderedDigest | Edition,
-    subscriber: Subscriber,
+    subscriber: Subscriber | Recipient,
     delivery_id: int | None = None,
     test: bool = False,
     connection: object = None,
@@ -96,39 +104,75 @@ class ChunkResult:
     retry_ids: list[int] = field(default_factory=list)
 
 
-def claim(delivery_ids: Sequence[int]) -> list[Delivery]:
-    """Move queued rows to `sending`; return exactly the rows this call claimed (2-3 queries).
+@dataclass(frozen=True)
+class Recipient:
+    """The reader a claimed row is for: what a send needs, nothing more."""
 
-    PostgreSQL locks the rows it takes (SKIP LOCKED: concurrent claims split them);
-    elsewhere the conditional update plus this claim's timestamp decide.
+    pk: int
+    email: str
+    token_key: object
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery row this sender claimed (status `sending`, attempts already counted)."""
+
+    pk: int
+    attempts: int
+    edition_id: int | None
+    subscriber: Recipient
+
+
+_CLAIM_SQL = """
+WITH mine AS (
+    SELECT id FROM {delivery} WHERE id = ANY(%s::bigint[]) AND status = %s ORDER BY id FOR UPDATE SKIP LOCKED
+)
+UPDATE {delivery} AS d SET status = %s, attempts = d.attempts + 1, claimed_at = %s, updated_at = %s
+FROM mine, {subscriber} AS s
+WHERE d.id = mine.id AND s.id = d.subscriber_id
+RETURNING d.id, d.attempts, d.edition_id, s.id, s.email, s.token_key
+"""
+
+
+def claim(delivery_ids: Sequence[int]) -> list[Claimed]:
+    """Move queued rows to `sending`; return exactly the rows this call claimed.
+
+    PostgreSQL: one statement that locks the rows it takes (SKIP LOCKED: concurrent claims
+    split them). Elsewhere the conditional update plus this claim's timestamp decide.
     """
     stamp = timezone.now()
-    queued = Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.QUEUED)
-    claimed = {"status": Delivery.Status.SENDING, "claimed_at": stamp, "updated_at": stamp}
-    if db_connection.features.has_select_for_update_skip_locked:
-        with transaction.atomic():
-            rows = list(
-                queued.select_for_update(skip_locked=True, of=("self",))
-                .select_related("subscriber")
-                .only(*_CLAIM_FIELDS)
+    if db_connection.vendor == "postgresql":
+        sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, subscriber=Subscriber._meta.db_table)
+        with transaction.atomic(), db_connection.cursor() as cursor:
+            cursor.execute(
+                sql, [int_array(delivery_ids), Delivery.Status.QUEUED, Delivery.Status.SENDING, stamp, stamp]
             )
-            Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(attempts=F("attempts") + 1, **claimed)
-        for row in rows:
-            row.attempts += 1
-            row.status, row.claimed_at = Delivery.Status.SENDING, stamp
-        return rows
-    mine = list(queued.values_list("pk", flat=True))
+            rows = cursor.fetchall()
+        return [
+            Claimed(pk=pk, attempts=attempts, edition_id=edition_id, subscriber=Recipient(sid, email, token))
+            for pk, attempts, edition_id, sid, email, token in sorted(rows)
+        ]
+    claimed = {"status": Delivery.Status.SENDING, "claimed_at": stamp, "updated_at": stamp}
+    mine = list(
+        Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.QUEUED).values_list(
+            "pk", flat=True
+        )
+    )
     Delivery.objects.filter(pk__in=mine, status=Delivery.Status.QUEUED).update(
         attempts=F("attempts") + 1, **claimed
     )
-    return list(
+    rows = (
         Delivery.objects.filter(pk__in=mine, status=Delivery.Status.SENDING, claimed_at=stamp)
-        .select_related("subscriber")
-        .only(*_CLAIM_FIELDS)
+        .order_by("pk")
+        .values_list(*_CLAIM_FIELDS)
     )
+    return [
+        Claimed(pk=pk, attempts=attempts, edition_id=edition_id, subscriber=Recipient(sid, email, token))
+        for pk, attempts, edition_id, sid, email, token in rows
+    ]
 
 
-def _record(delivery: Delivery, *, outcome: str, message_id: str = "", error: str = "") -> None:
+def _record(delivery: Claimed, *, outcome: str, message_id: str = "", error: str = "") -> None:
     now = timezone.now()
     fields: dict[str, object] = {"status": outcome, "updated_at": now, "error": error[:2000]}
     if outcome == Delivery.Status.SENT:
@@ -161,7 +205,7 @@ def describe(error: BaseException) -> str:
     return " ".join(f"{prefix}: {text}".split())[:2000]
 
 
-def _fail_or_retry(delivery: Delivery, error: BaseException, result: ChunkResult) -> None:
+def _fail_or_retry(delivery: Claimed, error: BaseException, result: ChunkResult) -> None:
     if is_transient(error) and delivery.attempts < settings.DIGEST_MAX_ATTEMPTS:
         _record(delivery, outcome=Delivery.Status.QUEUED, error=f"will retry: {describe(error)}")
         result.retry_ids.append(delivery.pk)
@@ -180,7 +224,7 @@ def _message_id(message: AnymailMessage) -> tuple[str, bool]:
     return message.extra_headers.get("Message-ID", ""), False
 
 
-def send_claimed(deliveries: Sequence[Delivery], editions: dict[int, Edition]) -> ChunkResult:
+def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> ChunkResult:
     """Send one message per claimed delivery over one connection; record each outcome."""
     result = ChunkResult()
     connection = get_connection()
@@ -221,12 +265,12 @@ def send_claimed(deliveries: Sequence[Delivery], editions: dict[int, Edition]) -
     return result
 
 
-def send_batch(deliveries: Sequence[Delivery], editions: dict[int, Edition]) -> ChunkResult:
+def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> ChunkResult:
     """One ESP call per edition in the chunk, with per-recipient merge_data / headers / metadata.
 
     Rejections are written at once; the chunk's accepted recipients in one write at its end."""
     result = ChunkResult()
-    by_edition: dict[int, list[Delivery]] = {}
+    by_edition: dict[int, list[Claimed]] = {}
     for delivery in deliveries:
         by_edition.setdefault(delivery.edition_id, []).append(delivery)
     links = LinkMaker()
@@ -259,7 +303,7 @@ def send_batch(deliveries: Sequence[Delivery], editions: dict[int, Edition]) -> 
 
 
 def _record_batch(
-    group: Sequence[Delivery], message: AnymailMessage, result: ChunkResult, sent: list[tuple[int, str]]
+    group: Sequence[Claimed], message: AnymailMessage, result: ChunkResult, sent: list[tuple[int, str]]
 ) -> None:
     """Rejected recipients are marked failed now; accepted ones join `sent` (see _mark_sent)."""
     recipients = message.anymail_status.recipients
@@ -285,7 +329,13 @@ def _mark_sent(sent: Sequence[tuple[int, str]]) -> None:
             "sent_at = %s, updated_at = %s, error = '' "
             "FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id) WHERE d.id = v.id AND d.status = %s"
         )
-        params = [Delivery.Status.SENT, now, now, [pk for pk, _ in sent], [e for _, e in sent]]
+        params = [
+            Delivery.Status.SENT,
+            now,
+            now,
+            int_array(pk for pk, _ in sent),
+            text_array(e for _, e in sent),
+        ]
 
         def write() -> None:
             with db_connection.cursor() as cursor:
@@ -307,7 +357,9 @@ def send_chunk(delivery_ids: Sequence[int]) -> ChunkResult:
     deliveries = claim(delivery_ids)
     if not deliveries:
         return ChunkResult()
-    editions = Edition.objects.in_bulk({d.edition_id for d in deliveries})
+    editions = Edition.objects.only("pk", "subject", "html", "text").in_bulk(
+        {d.edition_id for d in deliveries}
+    )
     if settings.DIGEST_SEND_MODE == "batch":
         return send_batch(deliveries, editions)
     return send_claimed(deliveries, editions)

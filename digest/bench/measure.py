@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,12 +19,15 @@ _CLEAR_REFS = Path("/proc/self/clear_refs")
 
 @dataclass
 class QueryCounter:
-    """Counts every SQL statement the default connection runs while installed."""
+    """Counts every SQL statement the default connection runs while installed (also on the
+    dispatcher's writer thread, which installs the same wrappers on its own connection)."""
 
     count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.count += 1
+        with self._lock:
+            self.count += 1
         return execute(sql, params, many, context)
 
     @contextmanager

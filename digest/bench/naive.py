@@ -38,7 +38,7 @@ def send_naively(
                 digest_date=digest_date,
                 frequency=reader.frequency,
             )
-            subscriber = Subscriber(pk=reader.pk, email=reader.email, token_key=reader.token_key)
+            subscriber = Subscriber.objects.only("pk", "email", "token_key").get(pk=reader.pk)
             delivery = Delivery.objects.create(
                 subscriber_id=reader.pk, digest_date=digest_date, status=Delivery.Status.SENDING
             )

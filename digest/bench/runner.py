@@ -52,6 +52,10 @@ class ModeResult:
     queries: int = 0
     peak_rss_mb: float = 0.0
     sample: bool = False
+    senders: int = 1
+    child_queries: int = 0
+    child_messages: int = 0
+    child_peak_rss_mb: float = 0.0
 
     @property
     def total(self) -> float:
@@ -131,6 +135,35 @@ def _pipelined(result: ModeResult, digest_date: dt.date, tick: Callable[[int], N
     result.readers = report.due
 
 
+def _with_senders(
+    result: ModeResult, digest_date: dt.date, tick: Callable[[int], None], senders: int
+) -> None:
+    """The real dispatch in this process; chunks sent by `senders` forked processes meanwhile.
+    plan = the dispatcher's wall time; send = the time senders still needed after it."""
+    from digest.bench.senders import SenderPool
+
+    pool = SenderPool(senders)
+    try:
+        start = time.perf_counter()
+
+        def enqueue(ids: list[int]) -> None:
+            pool.enqueue(ids)
+            tick(len(ids))
+
+        report = dispatch_due(enqueue=enqueue, digest_date=digest_date, send_all=True)
+        planned = time.perf_counter()
+        reports = pool.finish()
+    finally:
+        pool.terminate()
+    result.phases.add("plan", planned - start)
+    result.phases.add("send", time.perf_counter() - planned)
+    result.readers = report.due
+    result.child_queries = sum(r.queries for r in reports)
+    result.child_messages = sum(r.messages for r in reports)
+    result.child_peak_rss_mb = max(r.peak_rss_mb for r in reports)
+    result.senders = senders
+
+
 def _naive(result: ModeResult, digest_date: dt.date, tick: Callable[[int], None], limit: int | None) -> None:
     with result.phases.phase("send"):
         result.readers = send_naively(digest_date=digest_date, limit=limit, on_reader=tick)
@@ -142,6 +175,7 @@ def run_mode(
     digest_date: dt.date,
     tick: Callable[[int], None] = lambda n: None,
     naive_limit: int | None = None,
+    senders: int = 1,
 ) -> ModeResult:
     """One measured daily run in `mode` (naive, per-message or batch) with the counting ESP."""
     result = ModeResult(mode=mode)
@@ -155,11 +189,13 @@ def run_mode(
         with counter.counting():
             if mode == "naive":
                 _naive(result, digest_date, tick, naive_limit)
+            elif senders > 1:
+                _with_senders(result, digest_date, tick, senders)
             else:
                 _pipelined(result, digest_date, tick)
-        result.peak_rss_mb = peak_rss_mb()
-    result.queries = counter.count
-    result.messages = backend.SENT["messages"]
+        result.peak_rss_mb = max(peak_rss_mb(), result.child_peak_rss_mb)
+    result.queries = counter.count + result.child_queries
+    result.messages = backend.SENT["messages"] + result.child_messages
     result.recipients = Delivery.objects.filter(status=Delivery.Status.SENT).count()
     result.editions = Edition.objects.count()
     result.sample = mode == "naive" and naive_limit is not None and result.readers >= naive_limit

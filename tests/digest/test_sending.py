@@ -85,7 +85,10 @@ def test_the_esp_message_id_and_send_time_are_recorded(chunk):
 
 def test_rows_claimed_elsewhere_or_already_sent_are_left_alone(chunk):
     first = claim(chunk[:2])
-    assert [d.status for d in first] == [Delivery.Status.SENDING] * 2
+    assert [d.pk for d in first] == chunk[:2]
+    assert [d.attempts for d in first] == [1, 1]
+    statuses = Delivery.objects.filter(pk__in=chunk[:2]).values_list("status", flat=True)
+    assert list(statuses) == [Delivery.Status.SENDING] * 2
     result = send_chunk(chunk)  # another worker got the same ids meanwhile
     assert result.sent == 4
     assert {m.to[0] for m in mail.outbox} == {f"s{n}@example.com" for n in range(2, 6)}

@@ -39,6 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("--topic-sets", type=positive, default=2000, help="size of the topic-set catalog")
         parser.add_argument("--mode", choices=[*MODES, "all"], default="batch")
         parser.add_argument("--workers", type=int, default=0, help="real Celery workers (needs REDIS_URL)")
+        parser.add_argument(
+            "--senders",
+            type=positive,
+            default=1,
+            help="per-message/batch: sender processes sending chunks while the dispatcher plans",
+        )
         parser.add_argument("--chunk-size", type=positive, default=2000, help="DIGEST_CHUNK_SIZE for the run")
         parser.add_argument(
             "--naive-limit", type=int, default=2000, help="naive mode: readers sent (0 = all)"
@@ -86,4 +92,5 @@ class Command(BaseCommand):
         limit = options["naive_limit"] or None if mode == "naive" else None
         total = min(options["readers"], limit) if limit else options["readers"]
         with tqdm(total=total, desc=mode, unit="reader", disable=quiet, file=self.stderr) as bar:
-            return run_mode(mode, digest_date=day, tick=bar.update, naive_limit=limit)
+            senders = 1 if mode == "naive" else options["senders"]
+            return run_mode(mode, digest_date=day, tick=bar.update, naive_limit=limit, senders=senders)

@@ -1,0 +1,42 @@
+"""PostgreSQL array literals built in one string join.
+
+Django's psycopg backend binds parameters client-side, quoting a Python list element
+by element; for the daily run's chunk-sized arrays one literal ("{1,2,3}") passed as
+a single parameter and cast in SQL (`%s::bigint[]`) is many times cheaper.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+from django.db import connection, models
+from django.db.models import QuerySet
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def int_array(values: Iterable[int | None]) -> str:
+    """'{1,2,NULL}' for `%s::bigint[]`."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def date_array(values: Iterable[dt.date]) -> str:
+    """'{2026-11-23,…}' for `%s::date[]`."""
+    return "{" + ",".join(v.isoformat() for v in values) + "}"
+
+
+def text_array(values: Iterable[str]) -> str:
+    """'{"a","b \\"c\\""}' for `%s::text[]` (every element quoted, quotes and backslashes escaped)."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def filter_ids(queryset: QuerySet[_M], column: str, ids: Sequence[int]) -> QuerySet[_M]:
+    """`queryset` narrowed to rows whose `column` is in `ids`: `= ANY(array literal)` on
+    PostgreSQL (one parameter, whatever the number of ids), `IN (…)` elsewhere."""
+    if connection.vendor != "postgresql":
+        return queryset.filter(**{f"{column}__in": list(ids)})
+    table = queryset.model._meta.db_table
+    where = f'"{table}"."{column}" = ANY(%s::bigint[])'
+    return queryset.extra(where=[where], params=[int_array(ids)])  # noqa: S610 - fixed SQL, bound params
