@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from digest.models import Paper
-from digest.ranking import RankedPaper, ranked_papers
 from digest.ranking import _rank as rank_paper
+from digest.ranking import ranked_papers
 from digest.trending import TrendingParams
 from subscriptions.models import Topic
 
@@ -54,9 +54,9 @@ class CandidatePool:
     frequency: str
     now: dt.datetime = field(default_factory=timezone.now)
     _days: list[dt.date] | None = None
-    _per_topic: dict[int, list[RankedPaper]] = field(default_factory=dict)
+    _per_topic: dict[int, list[tuple[bool, float, int, int]]] = field(default_factory=dict)
     _papers: dict[int, Paper] = field(default_factory=dict)
-    _chips: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+    _chips: dict[tuple[int, int], str] = field(default_factory=dict)
     _sets: dict[tuple[int, ...], tuple[list[int], bool]] = field(default_factory=dict)
     _ranked_all: bool = False
 
@@ -66,7 +66,7 @@ class CandidatePool:
             self._days = listing_days(digest_date=self.digest_date, frequency=self.frequency)
         return self._days
 
-    def _ranked_for_topic(self, topic_id: int) -> list[RankedPaper]:
+    def _ranked_for_topic(self, topic_id: int) -> list[tuple[bool, float, int, int]]:
         if not self._ranked_all:
             self._rank_every_topic()
         return self._per_topic.get(topic_id, [])
@@ -74,10 +74,13 @@ class CandidatePool:
     def _rank_every_topic(self) -> None:
         """Rank every topic's papers from ONE ranked_papers call (4 queries in all): a paper's
         score for a topic is the trending score with that topic's relevance alone, exactly
-        what ranking the topic on its own gives."""
+        what ranking the topic on its own gives. Per topic only sort keys are kept
+        (pinned first, score, upvotes, id), and the papers drop their prefetched rows."""
         self._ranked_all = True
         topic_ids = list(Topic.objects.values_list("pk", flat=True))
-        ranked = ranked_papers(days=self.days, topic_ids=topic_ids, now=self.now) if self.days else []
+        ranked = (
+            ranked_papers(days=self.days, topic_ids=topic_ids, now=self.now, lean=True) if self.days else []
+        )
         params = TrendingParams.from_settings()
         for item in ranked:
             paper = item.paper
@@ -85,22 +88,18 @@ class CandidatePool:
             self._papers.setdefault(paper.pk, paper)
             for match in matches:
                 paper.ranked_matches = [match]  # type: ignore[attr-defined]
+                one = rank_paper(paper, now=self.now, params=params)
                 self._per_topic.setdefault(match.topic_id, []).append(
-                    rank_paper(paper, now=self.now, params=params)
+                    (not one.pinned, -one.score, -paper.upvotes, paper.pk)
                 )
-                self._chips[(paper.pk, match.topic_id)] = (match.topic.name, match.reason)
-            paper.ranked_matches = matches  # type: ignore[attr-defined]
+                self._chips[(paper.pk, match.topic_id)] = match.topic.name
+            del paper.ranked_matches, paper.latest_snapshots  # type: ignore[attr-defined]
         for items in self._per_topic.values():
-            items.sort(key=lambda r: (not r.pinned, -r.score, -r.paper.upvotes, r.paper.pk))
+            items.sort()
 
     def _merged(self, topic_ids: Sequence[int]) -> Iterator[int]:
-        def keyed(topic_id: int) -> Iterator[tuple[tuple[bool, float, int, int], int]]:
-            for item in self._ranked_for_topic(topic_id):
-                paper = item.paper
-                yield (not item.pinned, -item.score, -paper.upvotes, paper.pk), paper.pk
-
         seen: set[int] = set()
-        for _, paper_id in heapq.merge(*(keyed(t) for t in topic_ids)):
+        for *_, paper_id in heapq.merge(*(self._ranked_for_topic(t) for t in topic_ids)):
             if paper_id not in seen:
                 seen.add(paper_id)
                 yield paper_id
@@ -127,4 +126,4 @@ class CandidatePool:
 
     def chips(self, paper_id: int, topic_ids: Sequence[int]) -> list[str]:
         """Names of the set's topics this paper matched (why it is in the digest)."""
-        return [self._chips[(paper_id, t)][0] for t in sorted(topic_ids) if (paper_id, t) in self._chips]
+        return [self._chips[(paper_id, t)] for t in sorted(topic_ids) if (paper_id, t) in self._chips]

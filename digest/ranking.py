@@ -53,11 +53,13 @@ def ranked_papers(
     now: dt.datetime | None = None,
     limit: int | None = None,
     include_hidden: bool = False,
+    lean: bool = False,
 ) -> list[RankedPaper]:
     """Papers listed on any of `days`, matching any of `topic_ids` (all when None), best first.
 
     Pinned papers (pin valid on their listing day) come first, then by trending score.
     Hidden and withdrawn papers are left out unless `include_hidden`. Three queries.
+    `lean` leaves out the fields no digest shows (keywords, categories, thumbnail).
     """
     now = now or timezone.now()
     params = TrendingParams.from_settings()
@@ -73,6 +75,8 @@ def ranked_papers(
         matches = matches.filter(topic__is_active=True)
     if not include_hidden:
         papers = papers.filter(hidden=False, withdrawn=False)
+    if lean:
+        papers = papers.defer("ai_keywords", "categories", "thumbnail")
     papers = papers.prefetch_related(
         Prefetch("topic_matches", queryset=matches, to_attr="ranked_matches"),
         Prefetch(

@@ -39,6 +39,7 @@ PLACEHOLDERS = {
 TEMPLATE = "digest/email/digest"
 CARD_TEMPLATE = "digest/email/_card"
 STYLESHEET = "digest/email/digest.css"
+_RANK = "%%PAPERBOY_RANK%%"
 _SHELL_MARK = re.compile(r"%%PAPERBOY_SHELL_(\w+)%%")
 
 
@@ -144,15 +145,16 @@ def _stylesheet() -> str:
 
 
 class CardRenderer:
-    """Cards (HTML with CSS inlined, and text) rendered once per (card, rank) and reused.
+    """Cards (HTML with CSS inlined, and text) rendered once per card and reused.
 
     One renderer lives as long as one daily run (or one preview): a paper's card is the
     same in every edition that shows it at the same rank."""
 
     def __init__(self) -> None:
         self._cards: dict[tuple[int, tuple[str, ...], dt.date], PaperCard] = {}
-        self._html: dict[tuple[PaperCard, int], str] = {}
-        self._text: dict[tuple[PaperCard, int], str] = {}
+        # Each card once, split where its rank goes ("#3"): memory and work per card, not per rank.
+        self._html: dict[PaperCard, list[str]] = {}
+        self._text: dict[PaperCard, list[str]] = {}
         self._shells: dict[tuple[dt.date, str, bool], tuple[str, str]] = {}
 
     def card(self, paper: Paper, chips: Sequence[str], digest_date: dt.date) -> PaperCard:
@@ -162,11 +164,10 @@ class CardRenderer:
         return self._cards[key]
 
     def html(self, card: PaperCard, rank: int) -> str:
-        key = (card, rank)
-        if key not in self._html:
-            raw = render_to_string(f"{CARD_TEMPLATE}.html", {"card": card, "rank": rank})
-            self._html[key] = css_inline.inline_fragment(raw, _stylesheet())
-        return self._html[key]
+        if card not in self._html:
+            raw = render_to_string(f"{CARD_TEMPLATE}.html", {"card": card, "rank": _RANK})
+            self._html[card] = css_inline.inline_fragment(raw, _stylesheet()).split(_RANK)
+        return str(rank).join(self._html[card])
 
     def shell(self, *, digest_date: dt.date, frequency: str, web_view: bool) -> tuple[str, str]:
         """(HTML with CSS inlined, text) of the email around the cards, with a marker
@@ -195,10 +196,10 @@ class CardRenderer:
         return self._shells[key]
 
     def text(self, card: PaperCard, rank: int) -> str:
-        key = (card, rank)
-        if key not in self._text:
-            self._text[key] = render_to_string(f"{CARD_TEMPLATE}.txt", {"card": card, "rank": rank})
-        return self._text[key]
+        if card not in self._text:
+            raw = render_to_string(f"{CARD_TEMPLATE}.txt", {"card": card, "rank": _RANK})
+            self._text[card] = raw.split(_RANK)
+        return str(rank).join(self._text[card])
 
 
 def render_digest(
