@@ -79,3 +79,22 @@ def test_bench_refuses_a_database_with_readers_and_touches_nothing():
 def test_link_maker_signs_the_same_links_as_subscriptions_links():
     reader = SubscriberFactory()
     assert LinkMaker().links(reader.token_key) == (preferences_url(reader), unsubscribe_url(reader))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="sender processes and the dispatcher's writer thread need PostgreSQL (set DATABASE_URL)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_sender_processes_and_overlapped_writes_send_everyone_once_and_count_every_query():
+    readers = 3000
+    rows = bench(readers=readers, topics=12, papers=300, topic_sets=40, mode="batch", senders=2)
+    batch = rows["batch"]
+    assert int(batch["readers"]) == readers
+    assert 1 <= int(batch["messages"]) < readers  # sent by the sender processes, counted here
+    chunks = -(-readers // CHUNK)
+    # due page, history, edition lookup, row insert (writer thread), claim and outcome (senders):
+    # queries from every process and thread are counted, and stay a few per chunk.
+    assert 6 * chunks <= int(batch["queries"]) <= per_chunk_bound(readers)
+    assert not Delivery.objects.exists()
+    assert not Subscriber.objects.exists()
