@@ -59,6 +59,7 @@ class CandidatePool:
     _chips: dict[tuple[int, int], str] = field(default_factory=dict)
     _sets: dict[tuple[int, ...], tuple[list[int], bool]] = field(default_factory=dict)
     _ranked_all: bool = False
+    topic_ids: list[int] | None = None  # every topic's id, when the caller has them already
 
     @property
     def days(self) -> list[dt.date]:
@@ -77,7 +78,9 @@ class CandidatePool:
         what ranking the topic on its own gives. Per topic only sort keys are kept
         (pinned first, score, upvotes, id), and the papers drop their prefetched rows."""
         self._ranked_all = True
-        topic_ids = list(Topic.objects.values_list("pk", flat=True))
+        topic_ids = (
+            self.topic_ids if self.topic_ids is not None else list(Topic.objects.values_list("pk", flat=True))
+        )
         ranked = (
             ranked_papers(days=self.days, topic_ids=topic_ids, now=self.now, lean=True) if self.days else []
         )

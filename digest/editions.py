@@ -20,15 +20,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from digest.candidates import CandidatePool, parse_topic_key
-from digest.due import DueReader
+from digest.due import HISTORY_STATUSES, DueReader
 from digest.models import Delivery, Edition, Paper
-from digest.pgarrays import filter_ids, int_array
+from digest.pgarrays import filter_ids
 from digest.rendering import CardRenderer, render_digest
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
 
 RENDER_BATCH = 250
-HISTORY_STATUSES = (Delivery.Status.SENT, Delivery.Status.QUEUED, Delivery.Status.SENDING)
 
 
 def content_key(*, frequency: str, topic_key: str, paper_ids: Sequence[int]) -> str:
@@ -53,46 +52,65 @@ class Planner:
         self._topics: dict[int, Topic] | None = None
         self._fresh: dict[tuple[dt.date, str, str, int], tuple[tuple[int, ...], str]] = {}
         self.renderer = CardRenderer()
+        self._edition_ids: dict[tuple[dt.date, str], int] = {}  # (date, content key) → id, this run
+        self._days_loaded: set[dt.date] = set()
 
     def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
         key = (digest_date, frequency)
         if key not in self._pools:
-            self._pools[key] = CandidatePool(digest_date=digest_date, frequency=frequency, now=self.now)
+            self._pools[key] = CandidatePool(
+                digest_date=digest_date, frequency=frequency, now=self.now, topic_ids=list(self._all_topics())
+            )
         return self._pools[key]
 
-    def topics(self, topic_ids: Iterable[int]) -> list[Topic]:
+    def _all_topics(self) -> dict[int, Topic]:
         if self._topics is None:
             self._topics = {t.pk: t for t in Topic.objects.all()}
-        return [self._topics[t] for t in topic_ids if t in self._topics]
+        return self._topics
+
+    def topics(self, topic_ids: Iterable[int]) -> list[Topic]:
+        every = self._all_topics()
+        return [every[t] for t in topic_ids if t in every]
 
     def _history(self, readers: Sequence[DueReader]) -> dict[int, set[int]]:
-        """Paper ids each reader was sent (or is being sent) in the no-repeat window: one or two queries."""
-        if not readers:
-            return {}
+        """Paper ids each reader was sent (or is being sent) in the no-repeat window. The due
+        query brings the edition ids on PostgreSQL; elsewhere one query here. Paper lists of
+        editions not seen yet in this run: one more query."""
+        pairs = [(r.pk, e) for r in readers if r.recent_editions for e in r.recent_editions]
+        unknown = [r for r in readers if r.recent_editions is None]
+        if unknown:
+            pairs += self._history_rows(unknown)
+        missing = {edition_id for _, edition_id in pairs} - self._edition_papers.keys()
+        if missing:
+            for edition_id, paper_ids in Edition.objects.filter(pk__in=missing).values_list(
+                "pk", "paper_ids"
+            ):
+                self._edition_papers[edition_id] = tuple(paper_ids)
+        history: dict[int, set[int]] = {}
+        for reader_id, edition_id in pairs:
+            history.setdefault(reader_id, set()).update(self._edition_papers.get(edition_id, ()))
+        return history
+
+    @staticmethod
+    def _history_rows(readers: Sequence[DueReader]) -> list[tuple[int, int]]:
+        """(reader id, edition id) of the readers' deliveries in their no-repeat windows."""
         days = settings.DIGEST_NO_REPEAT_DAYS
         first = min(r.digest_date for r in readers) - dt.timedelta(days=days)
         last = max(r.digest_date for r in readers)
         recent = Delivery.objects.filter(
             digest_date__gte=first, digest_date__lt=last, status__in=HISTORY_STATUSES, edition__isnull=False
         )
-        rows = list(
-            filter_ids(recent, "subscriber_id", [r.pk for r in readers]).values_list(
-                "subscriber_id", "edition_id", "digest_date"
-            )
+        rows = filter_ids(recent, "subscriber_id", [r.pk for r in readers]).values_list(
+            "subscriber_id", "edition_id", "digest_date"
         )
-        missing = {edition_id for _, edition_id, _ in rows} - self._edition_papers.keys()
-        if missing:
-            for edition_id, paper_ids in Edition.objects.filter(pk__in=missing).values_list(
-                "pk", "paper_ids"
-            ):
-                self._edition_papers[edition_id] = tuple(paper_ids)
         by_reader = {r.pk: r for r in readers}
-        history: dict[int, set[int]] = {}
-        for reader_id, edition_id, day in rows:
-            reader = by_reader[reader_id]
-            if reader.digest_date - dt.timedelta(days=days) <= day < reader.digest_date:
-                history.setdefault(reader_id, set()).update(self._edition_papers.get(edition_id, ()))
-        return history
+        return [
+            (reader_id, edition_id)
+            for reader_id, edition_id, day in rows
+            if by_reader[reader_id].digest_date - dt.timedelta(days=days)
+            <= day
+            < by_reader[reader_id].digest_date
+        ]
 
     def _pick(self, reader: DueReader, exclude: set[int]) -> tuple[tuple[int, ...], str]:
         topic_ids = parse_topic_key(reader.topic_key)
@@ -126,12 +144,15 @@ class Planner:
         wanted = {(p.reader.digest_date, p.key): p for p in plans if p.key}
         if not wanted:
             return {}
-        found = dict(_existing(wanted.keys()))
-        missing = [plan for pair, plan in wanted.items() if pair not in found]
+        new_days = {day for day, _ in wanted} - self._days_loaded
+        if new_days:  # editions an earlier run stored for these days: one query per day, not per chunk
+            self._edition_ids.update(_existing_on(new_days))
+            self._days_loaded |= new_days
+        missing = [plan for pair, plan in wanted.items() if pair not in self._edition_ids]
         for start in range(0, len(missing), RENDER_BATCH):
             new = [self._render(plan) for plan in missing[start : start + RENDER_BATCH]]
-            found.update(store_editions(new))
-        return found
+            self._edition_ids.update(store_editions(new))
+        return {pair: self._edition_ids[pair] for pair in wanted}
 
     def _render(self, plan: Plan) -> Edition:
         reader = plan.reader
@@ -165,15 +186,31 @@ _EDITION_COLUMNS = (
 )  # fmt: skip
 
 
+_INSERT_EDITIONS_SQL = """
+WITH inserted AS (
+    INSERT INTO {edition} ({columns}) VALUES {rows}
+    ON CONFLICT (digest_date, content_key) DO NOTHING
+    RETURNING id, digest_date, content_key, paper_ids
+), links AS (
+    INSERT INTO {links} (edition_id, paper_id)
+    SELECT inserted.id, paper.id::bigint
+    FROM inserted, jsonb_array_elements_text(inserted.paper_ids) AS paper(id)
+    ON CONFLICT DO NOTHING
+)
+SELECT id, digest_date, content_key FROM inserted
+"""
+
+
 def _insert_editions_pg(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
-    """One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING (rendered HTML travels as plain
-    string parameters), then the paper links from two array literals."""
+    """One statement: a multi-row INSERT … ON CONFLICT DO NOTHING of the editions (rendered
+    HTML travels as plain string parameters) and of their paper links."""
     now = timezone.now()
     row = "(" + ", ".join(["%s::jsonb" if c == "paper_ids" else "%s" for c in _EDITION_COLUMNS]) + ")"
-    sql = (
-        f"INSERT INTO {Edition._meta.db_table} ({', '.join(_EDITION_COLUMNS)}) VALUES "  # noqa: S608 - fixed names
-        f"{', '.join([row] * len(new))} ON CONFLICT (digest_date, content_key) DO NOTHING "
-        "RETURNING id, digest_date, content_key"
+    sql = _INSERT_EDITIONS_SQL.format(
+        edition=Edition._meta.db_table,
+        columns=", ".join(_EDITION_COLUMNS),
+        rows=", ".join([row] * len(new)),
+        links=Edition.papers.through._meta.db_table,
     )
     params: list[object] = []
     for e in new:
@@ -181,20 +218,7 @@ def _insert_editions_pg(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int
         params += [e.subject, e.preheader, e.html, e.text, e.slug, now]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        inserted = {(day, key): pk for pk, day, key in cursor.fetchall()}
-        links = [
-            (inserted[(e.digest_date, e.content_key)], pid)
-            for e in new
-            if (e.digest_date, e.content_key) in inserted
-            for pid in e.paper_ids
-        ]
-        if links:
-            cursor.execute(
-                f"INSERT INTO {Edition.papers.through._meta.db_table} (edition_id, paper_id) "  # noqa: S608 - fixed names
-                "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
-                [int_array(e for e, _ in links), int_array(p for _, p in links)],
-            )
-    return inserted
+        return {(day, key): pk for pk, day, key in cursor.fetchall()}
 
 
 def store_editions(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
@@ -218,6 +242,11 @@ def store_editions(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
         ]
         Edition.papers.through.objects.bulk_create(links, ignore_conflicts=True)
     return found
+
+
+def _existing_on(days: Iterable[dt.date]) -> Iterable[tuple[tuple[dt.date, str], int]]:
+    rows = Edition.objects.filter(digest_date__in=list(days)).values_list("digest_date", "content_key", "pk")
+    return (((day, key), pk) for day, key, pk in rows)
 
 
 def _existing(pairs: Iterable[tuple[dt.date, str]]) -> Iterable[tuple[tuple[dt.date, str], int]]:
