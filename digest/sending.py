@@ -172,13 +172,28 @@ def claim(delivery_ids: Sequence[int]) -> list[Claimed]:
     ]
 
 
+_RECORD_SQL = (
+    "UPDATE {table} SET status = %s, updated_at = %s, error = %s{sent} WHERE id = %s AND status = %s"
+)
+
+
 def _record(delivery: Claimed, *, outcome: str, message_id: str = "", error: str = "") -> None:
-    now = timezone.now()
-    fields: dict[str, object] = {"status": outcome, "updated_at": now, "error": error[:2000]}
-    if outcome == Delivery.Status.SENT:
-        fields.update(esp_message_id=message_id[:200], sent_at=now)
-    rows = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING)
-    _reconnecting(lambda: rows.update(**fields))
+    """Write one row's outcome (only while it is still this sender's `sending` row). Fixed SQL:
+    per-message sending writes once per message, so no ORM query building on that path."""
+    now = db_connection.ops.adapt_datetimefield_value(timezone.now())
+    sent = outcome == Delivery.Status.SENT
+    sql = _RECORD_SQL.format(
+        table=Delivery._meta.db_table, sent=", esp_message_id = %s, sent_at = %s" if sent else ""
+    )
+    params: list[object] = [outcome, now, error[:2000]]
+    params += [message_id[:200], now] if sent else []
+    params += [delivery.pk, Delivery.Status.SENDING.value]
+
+    def write() -> None:
+        with db_connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    _reconnecting(write)
 
 
 def _reconnecting(write: Callable[[], object]) -> object:

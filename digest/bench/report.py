@@ -27,6 +27,13 @@ def table(results: Sequence[ModeResult], *, topic_sets: int) -> list[str]:
         lines.append(" ".join(str(c).rjust(w) for c, (_, w) in zip(cells, COLUMNS, strict=True)))
     if any(r.sample for r in results):
         lines.append("* naive ran on the first readers only (--naive-limit); its rate is per reader sent")
+    celery = [r for r in results if r.mode.startswith("celery") and r.phases.seconds.get("send")]
+    if len(celery) > 1:
+        first = celery[0]
+        base = first.recipients / first.phases.seconds["send"]
+        for r in celery[1:]:
+            rate = r.recipients / r.phases.seconds["send"]
+            lines.append(f"{r.mode} / {first.mode} (send phase): {rate / base:.2f}x")
     rates = {r.mode: r.rate for r in results}
     if rates.get("naive"):
         for mode in ("per-message", "batch"):

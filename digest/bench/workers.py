@@ -54,27 +54,21 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def _processes(workers: int, logs: Path) -> Iterator[None]:
-    """An aiosmtpd sink plus `workers` single-process Celery workers, all stopped on exit."""
-    port = _free_port()
+    """`workers` single-process Celery workers, each with its own aiosmtpd sink process (a
+    relay serving sessions in parallel, not one event loop every worker waits on); all
+    stopped on exit."""
     started: list[subprocess.Popen[bytes]] = []
     env = {
         **os.environ, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "DIGEST_SEND_MODE": "per-message",
+        "EMAIL_HOST": "127.0.0.1", "DIGEST_SEND_MODE": "per-message",
         "DIGEST_CHUNK_SIZE": str(settings.DIGEST_CHUNK_SIZE), "PYTHONUNBUFFERED": "1",
     }  # fmt: skip
-    sink = [
-        str(BIN / "python"),
-        "-m",
-        "aiosmtpd",
-        "-n",
-        "-c",
-        "aiosmtpd.handlers.Sink",
-        "-l",
-        f"127.0.0.1:{port}",
-    ]
     try:
-        started.append(subprocess.Popen(sink, cwd=ROOT, start_new_session=True))  # noqa: S603 - fixed command
         for n in range(workers):
+            port = _free_port()
+            sink = [str(BIN / "python"), "-m", "digest.bench.smtp_sink", str(port)]
+            started.append(subprocess.Popen(sink, cwd=ROOT, start_new_session=True))  # noqa: S603 - fixed command
+            _wait_listening(port)
             log = logs / f"worker-{n}.log"
             command = [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo", "-Q", QUEUE]
             command += [
@@ -86,7 +80,12 @@ def _processes(workers: int, logs: Path) -> Iterator[None]:
             command += ["--loglevel=INFO"]
             with log.open("ab") as out:
                 process = subprocess.Popen(  # noqa: S603 - our own celery binary, fixed arguments
-                    command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
+                    command,
+                    cwd=ROOT,
+                    env={**env, "EMAIL_PORT": str(port)},
+                    stdout=out,
+                    stderr=out,
+                    start_new_session=True,
                 )
             started.append(process)
             _wait_ready(log, started[-1])
@@ -94,6 +93,15 @@ def _processes(workers: int, logs: Path) -> Iterator[None]:
     finally:
         for process in reversed(started):
             _stop(process)
+
+
+def _wait_listening(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.1)
+    raise CommandError(f"the SMTP sink did not start listening on 127.0.0.1:{port}")
 
 
 def _wait_ready(log: Path, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:

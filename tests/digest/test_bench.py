@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from config.celery_app import app
 from digest.models import Delivery, Edition, Paper
 from digest.personal_links import LinkMaker
 from subscriptions.links import preferences_url, unsubscribe_url
 from subscriptions.models import Subscriber, Topic
+from tests.celery_worker import needs_redis_and_postgres, test_database_url
 from tests.factories import SubscriberFactory
 
 CHUNK = 500
@@ -98,3 +101,22 @@ def test_sender_processes_and_overlapped_writes_send_everyone_once_and_count_eve
     assert 6 * chunks <= int(batch["queries"]) <= per_chunk_bound(readers)
     assert not Delivery.objects.exists()
     assert not Subscriber.objects.exists()
+
+
+@needs_redis_and_postgres("to compare real Celery worker pools")
+@pytest.mark.django_db(transaction=True)
+def test_worker_pools_send_every_reader_once_through_the_smtp_sink_and_report_the_ratio(monkeypatch):
+    app.conf.task_always_eager = False  # the chunks go to the broker (conftest restores it)
+    monkeypatch.setenv("DATABASE_URL", test_database_url())  # the workers use the test database
+    out = io.StringIO()
+    call_command(
+        "bench_digest", readers=300, topics=6, papers=60, topic_sets=10, workers=(1, 2),
+        chunk_size=50, stdout=out, verbosity=0,
+    )  # fmt: skip
+    lines = out.getvalue().splitlines()
+    rows = {cells[0] + " " + cells[1]: cells for line in lines if len(cells := line.split()) == 13}
+    assert int(rows["celery x1"][2]) == int(rows["celery x2"][2]) == 300  # readers
+    assert int(rows["celery x1"][5]) == int(rows["celery x2"][5]) == 300  # one message each
+    assert any(line.startswith("celery x2 / celery x1 (send phase): ") for line in lines)
+    assert mail.outbox == []  # nothing was sent in this process: the workers sent over SMTP
+    assert not Delivery.objects.exists()

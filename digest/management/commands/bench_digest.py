@@ -25,6 +25,14 @@ def positive(value: str) -> int:
     return number
 
 
+def worker_counts(value: str) -> tuple[int, ...]:
+    """ "2" → (2,); "1,2" → (1, 2): each a run on that many Celery workers."""
+    counts = tuple(positive(part) for part in value.split(","))
+    if not counts:
+        raise ValueError(value)
+    return counts
+
+
 class Command(BaseCommand):
     help = (
         "Build synthetic readers and papers in an EMPTY database, run the real daily pipeline "
@@ -38,7 +46,12 @@ class Command(BaseCommand):
         parser.add_argument("--topics-per-reader", type=positive, default=3)
         parser.add_argument("--topic-sets", type=positive, default=2000, help="size of the topic-set catalog")
         parser.add_argument("--mode", choices=[*MODES, "all"], default="batch")
-        parser.add_argument("--workers", type=int, default=0, help="real Celery workers (needs REDIS_URL)")
+        parser.add_argument(
+            "--workers",
+            type=worker_counts,
+            default=(),
+            help="real Celery workers (needs REDIS_URL): a count, or counts to compare, e.g. 1,2",
+        )
         parser.add_argument(
             "--senders",
             type=positive,
@@ -69,11 +82,12 @@ class Command(BaseCommand):
             ) as bar:
                 made = data.generate(spec, day=day, progress=bar.update)
             with override_settings(DIGEST_CHUNK_SIZE=options["chunk_size"]):
-                if options["workers"] > 0:
+                if options["workers"]:
                     from digest.bench.workers import run_with_workers
 
                     results = [
-                        run_with_workers(options["workers"], digest_date=day, quiet=quiet, err=self.stderr)
+                        run_with_workers(count, digest_date=day, quiet=quiet, err=self.stderr)
+                        for count in options["workers"]
                     ]
                 else:
                     results = [self._run(mode, options, day, quiet) for mode in self._modes(options["mode"])]
