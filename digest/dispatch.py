@@ -117,6 +117,10 @@ def requeue_stuck(*, now: dt.datetime, size: int) -> Iterator[list[int]]:
         yield ids
 
 
+def _close_connection() -> None:
+    connection.close()  # the calling thread's connection (Django keeps one per thread)
+
+
 class _RowWriter:
     """Writes each chunk's Delivery rows, then hands the queued ids to `enqueue` (always from
     the calling thread, in chunk order).
@@ -171,9 +175,7 @@ class _RowWriter:
                 else:
                     self._hand_out(future.result())
         finally:
-            self._pool.submit(
-                lambda: connection.close()
-            ).result()  # resolved in the helper thread: its own connection
+            self._pool.submit(_close_connection).result()  # runs in the helper thread: closes its own
             self._pool.shutdown()
 
 

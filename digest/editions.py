@@ -22,7 +22,6 @@ from django.utils import timezone
 from digest.candidates import CandidatePool, parse_topic_key
 from digest.due import HISTORY_STATUSES, DueReader
 from digest.models import Delivery, Edition, Paper
-from digest.pgarrays import filter_ids
 from digest.rendering import CardRenderer, render_digest
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
@@ -93,14 +92,15 @@ class Planner:
 
     @staticmethod
     def _history_rows(readers: Sequence[DueReader]) -> list[tuple[int, int]]:
-        """(reader id, edition id) of the readers' deliveries in their no-repeat windows."""
+        """(reader id, edition id) of the readers' deliveries in their no-repeat windows (for
+        databases whose due query does not bring them: see digest.due._with_recent_editions)."""
         days = settings.DIGEST_NO_REPEAT_DAYS
         first = min(r.digest_date for r in readers) - dt.timedelta(days=days)
         last = max(r.digest_date for r in readers)
         recent = Delivery.objects.filter(
             digest_date__gte=first, digest_date__lt=last, status__in=HISTORY_STATUSES, edition__isnull=False
         )
-        rows = filter_ids(recent, "subscriber_id", [r.pk for r in readers]).values_list(
+        rows = recent.filter(subscriber_id__in=[r.pk for r in readers]).values_list(
             "subscriber_id", "edition_id", "digest_date"
         )
         by_reader = {r.pk: r for r in readers}

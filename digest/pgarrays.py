@@ -8,13 +8,7 @@ a single parameter and cast in SQL (`%s::bigint[]`) is many times cheaper.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import TypeVar
-
-from django.db import connection, models
-from django.db.models import QuerySet
-
-_M = TypeVar("_M", bound=models.Model)
+from collections.abc import Iterable
 
 
 def int_array(values: Iterable[int | None]) -> str:
@@ -30,13 +24,3 @@ def date_array(values: Iterable[dt.date]) -> str:
 def text_array(values: Iterable[str]) -> str:
     """'{"a","b \\"c\\""}' for `%s::text[]` (every element quoted, quotes and backslashes escaped)."""
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
-
-
-def filter_ids(queryset: QuerySet[_M], column: str, ids: Sequence[int]) -> QuerySet[_M]:
-    """`queryset` narrowed to rows whose `column` is in `ids`: `= ANY(array literal)` on
-    PostgreSQL (one parameter, whatever the number of ids), `IN (…)` elsewhere."""
-    if connection.vendor != "postgresql":
-        return queryset.filter(**{f"{column}__in": list(ids)})
-    table = queryset.model._meta.db_table
-    where = f'"{table}"."{column}" = ANY(%s::bigint[])'
-    return queryset.extra(where=[where], params=[int_array(ids)])  # noqa: S610 - fixed SQL, bound params

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -147,11 +147,7 @@ def claim(delivery_ids: Sequence[int]) -> list[Claimed]:
             cursor.execute(
                 sql, [int_array(delivery_ids), Delivery.Status.QUEUED, Delivery.Status.SENDING, stamp, stamp]
             )
-            rows = cursor.fetchall()
-        return [
-            Claimed(pk=pk, attempts=attempts, edition_id=edition_id, subscriber=Recipient(sid, email, token))
-            for pk, attempts, edition_id, sid, email, token in sorted(rows)
-        ]
+            return _as_claimed(sorted(cursor.fetchall()))
     claimed = {"status": Delivery.Status.SENDING, "claimed_at": stamp, "updated_at": stamp}
     mine = list(
         Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.QUEUED).values_list(
@@ -166,6 +162,11 @@ def claim(delivery_ids: Sequence[int]) -> list[Claimed]:
         .order_by("pk")
         .values_list(*_CLAIM_FIELDS)
     )
+    return _as_claimed(rows)
+
+
+def _as_claimed(rows: Iterable[tuple[int, int, int | None, int, str, object]]) -> list[Claimed]:
+    """(id, attempts, edition id, reader id, email, token key) rows as Claimed."""
     return [
         Claimed(pk=pk, attempts=attempts, edition_id=edition_id, subscriber=Recipient(sid, email, token))
         for pk, attempts, edition_id, sid, email, token in rows
