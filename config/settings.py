@@ -43,7 +43,7 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Paperboy")
 
 INSTALLED_APPS = [
-    "digest.admin_config.PaperboyAdminConfig",  # django.contrib.admin with the editor's desk pages
+    "digest.desk.config.PaperboyAdminConfig",  # django.contrib.admin with the editor's desk pages
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -194,7 +194,7 @@ HF_API_PAGE_SIZE = env.int("HF_API_PAGE_SIZE", default=100)
 HF_API_BACKOFF = env.float("HF_API_BACKOFF", default=1.0)
 
 # Trending: score = (upvotes + COMMENT_WEIGHT*comments + GROWTH_WEIGHT*growth + 1)
-#                   / (age_hours + AGE_OFFSET) ** GRAVITY   (see digest/trending.py)
+#                   / (age_hours + AGE_OFFSET) ** GRAVITY   (see digest/catalog/trending.py)
 TRENDING_GRAVITY = env.float("TRENDING_GRAVITY", default=1.5)
 TRENDING_AGE_OFFSET_HOURS = env.float("TRENDING_AGE_OFFSET_HOURS", default=2.0)
 TRENDING_COMMENT_WEIGHT = env.float("TRENDING_COMMENT_WEIGHT", default=2.0)
@@ -274,6 +274,8 @@ LOGGING = {
 
 # --- Subscriptions (sign-up sidebar, bounces) ---------------------------------------
 # Dotted path of a callable(limit) -> [{title, url, upvotes, topics}] shown beside the sign-up form.
-SIGNUP_SIDEBAR_PROVIDER = env.str("SIGNUP_SIDEBAR_PROVIDER", default="digest.signup_sidebar.signup_sidebar")
+SIGNUP_SIDEBAR_PROVIDER = env.str(
+    "SIGNUP_SIDEBAR_PROVIDER", default="digest.web.signup_sidebar.signup_sidebar"
+)
 # This many soft bounces in a row (no delivery between) suppress a reader like a hard bounce.
 SOFT_BOUNCE_LIMIT = env.int("SOFT_BOUNCE_LIMIT", default=3)

@@ -1,11 +1,11 @@
-"""Admin registrations for the digest app (the editor's desk).
+"""Django's admin autodiscovery entry point: the editor's desk lives in `digest.desk`.
 
-Papers: digest/admin_papers.py; topics: digest/admin_topics.py; editions, deliveries and
-the sending kill switch: digest/admin_sending.py; desk pages: digest/admin_views.py.
+Papers: digest/desk/papers.py; topics: digest/desk/topics.py; editions, deliveries and
+the sending kill switch: digest/desk/sending.py; desk pages: digest/desk/views.py.
 """
 
 from __future__ import annotations
 
-from digest import admin_papers, admin_sending, admin_topics
+from digest.desk import papers, sending, topics
 
-__all__ = ["admin_papers", "admin_sending", "admin_topics"]
+__all__ = ["papers", "sending", "topics"]

@@ -8,4 +8,4 @@ class DigestConfig(AppConfig):
     verbose_name = "Digest"
 
     def ready(self) -> None:
-        from digest import receivers  # noqa: F401 - connects the ESP event receiver
+        from digest.daily import receivers  # noqa: F401 - connects the ESP event receiver

@@ -1,7 +1,7 @@
 """Papers, their topic matches, editions and deliveries.
 
-Models hold data and invariants; the work is done in digest/ingest.py,
-digest/matching.py, digest/trending.py, digest/editions.py, digest/sending.py.
+Models hold data and invariants; the work is done in digest/catalog/ingest.py,
+digest/catalog/matching.py, digest/catalog/trending.py, digest/daily/editions.py, digest/daily/sending.py.
 """
 
 from __future__ import annotations

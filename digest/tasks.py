@@ -19,7 +19,7 @@ def ingest_daily_papers(day: str | None = None) -> dict[str, int]:
 
     Idempotent: a re-run refreshes counts and adds a snapshot, creating nothing twice.
     """
-    from digest.ingest import ingest_day
+    from digest.catalog.ingest import ingest_day
 
     target = dt.date.fromisoformat(day) if day else None
     return ingest_day(day=target).as_dict()
@@ -31,7 +31,7 @@ def rematch_topic(topic_id: int) -> int:
 
     Idempotent; manual matches are never touched. A topic deleted meanwhile is a no-op.
     """
-    from digest.matching import rematch_topic as rematch
+    from digest.catalog.matching import rematch_topic as rematch
     from subscriptions.models import Topic
 
     try:
@@ -47,7 +47,7 @@ def dispatch_due_digests() -> dict[str, object]:
 
     Idempotent: the unique (subscriber, date) row decides; re-runs queue nothing twice.
     """
-    from digest.dispatch import dispatch_due
+    from digest.daily.dispatch import dispatch_due
 
     return dispatch_due(enqueue=enqueue_chunk).as_dict()
 
@@ -64,8 +64,8 @@ def send_delivery_chunk(self, delivery_ids: list[int]) -> dict[str, object]:
 
     Idempotent: only rows this run claims (queued → sending) are sent.
     """
+    from digest.daily.sending import send_chunk
     from digest.models import SendingSettings
-    from digest.sending import send_chunk
 
     if SendingSettings.load().sending_paused:
         # Kill switch flipped mid-run: rows stay queued; the first dispatch after it is

@@ -10,8 +10,8 @@ from django.urls import path, register_converter
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-from digest import api, views
-from digest.feeds import TrendingAtomFeed, TrendingRssFeed
+from digest.web import api, views
+from digest.web.feeds import TrendingAtomFeed, TrendingRssFeed
 
 
 class IsoDateConverter:

@@ -1,7 +1,7 @@
 """Readers in admin: filter, search, resend confirmation, unsubscribe, export CSV.
 
 Status changes and topic edits go through subscriptions.services; the consent record is
-read-only. Topics are registered in digest/admin_topics.py (matching lives in `digest`).
+read-only. Topics are registered in digest/desk/topics.py (matching lives in `digest`).
 """
 
 from __future__ import annotations

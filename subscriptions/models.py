@@ -12,7 +12,7 @@ from django.utils.text import slugify
 class Topic(models.Model):
     """A subject a reader can subscribe to, defined by match rules.
 
-    Rules are matched against papers in `digest.matching` (never per reader):
+    Rules are matched against papers in `digest.catalog.matching` (never per reader):
     `terms` are words or phrases matched on word boundaries, `exclude_terms`
     veto a match, `categories` are arXiv categories (cs.CL), `hf_keywords` are
     Hugging Face `ai_keywords`.
@@ -99,7 +99,7 @@ class Subscriber(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["status", "timezone", "delivery_hour"], name="subscriber_due_idx"),
-            # The daily run pages through due readers by topic set (digest.due.due_chunks).
+            # The daily run pages through due readers by topic set (digest.daily.due.due_chunks).
             models.Index(fields=["topic_key", "id"], name="subscriber_topic_set_idx"),
         ]
         constraints = [

@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from digest.candidates import listing_days, parse_topic_key
-from digest.due import due_chunks, due_readers
+from digest.catalog.ranking import ranked_papers
+from digest.daily.candidates import listing_days, parse_topic_key
+from digest.daily.due import due_chunks, due_readers
+from digest.daily.rendering import render_digest
+from digest.daily.sending import build_digest_message
 from digest.models import Delivery, Paper
-from digest.ranking import ranked_papers
-from digest.rendering import render_digest
-from digest.sending import build_digest_message
 from subscriptions.models import Subscriber, Topic
 
 

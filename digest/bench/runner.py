@@ -21,9 +21,9 @@ from django.utils import timezone
 from digest.bench import backend
 from digest.bench.measure import Phases, QueryCounter, peak_rss_mb, reset_peak_rss
 from digest.bench.naive import send_naively
-from digest.dispatch import dispatch_due
+from digest.daily.dispatch import dispatch_due
+from digest.daily.sending import send_chunk
 from digest.models import Delivery, Edition, Paper, PaperSnapshot, PaperTopic
-from digest.sending import send_chunk
 from subscriptions.models import Subscriber, Topic
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from django.db import connections
 
 from digest.bench import backend
 from digest.bench.measure import QueryCounter, peak_rss_mb, reset_peak_rss
-from digest.sending import send_chunk
+from digest.daily.sending import send_chunk
 
 
 @dataclass

@@ -26,7 +26,7 @@ from django.db import connection
 
 from digest.bench.measure import QueryCounter, peak_rss_mb, reset_peak_rss
 from digest.bench.runner import ModeResult, clear_run
-from digest.dispatch import dispatch_due
+from digest.daily.dispatch import dispatch_due
 from digest.models import Delivery
 
 QUEUE = "bench_digest"

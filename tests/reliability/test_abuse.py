@@ -15,8 +15,8 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digest.dispatch import dispatch_due
-from digest.sending import send_chunk
+from digest.daily.dispatch import dispatch_due
+from digest.daily.sending import send_chunk
 from subscriptions.emails import email_hash
 from subscriptions.models import EmailEvent, Subscriber, Suppression
 from subscriptions.tokens import Purpose, make_token

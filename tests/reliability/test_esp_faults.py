@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from werkzeug import Request, Response
 
-from digest.dispatch import dispatch_due
+from digest.daily.dispatch import dispatch_due
 from digest.models import Delivery
 from digest.tasks import enqueue_chunk
 from tests.celery_worker import needs_redis_and_postgres

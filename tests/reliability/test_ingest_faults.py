@@ -11,15 +11,17 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from digest.hf_client import MAX_PAGE_BYTES
-from digest.ingest import ingest_day
+from digest.catalog.hf_client import MAX_PAGE_BYTES
+from digest.catalog.ingest import ingest_day
 from digest.models import Paper, PaperSnapshot
 
 pytestmark = pytest.mark.django_db
 
 DAY = dt.date(2025, 6, 3)
 PATH = "/api/daily_papers"
-GOOD = json.loads((Path(__file__).parent.parent / "digest" / "payloads" / "day_normal.json").read_text())
+GOOD = json.loads(
+    (Path(__file__).parent.parent / "digest" / "catalog" / "payloads" / "day_normal.json").read_text()
+)
 QUERY = {"date": DAY.isoformat(), "p": "0", "limit": "100"}
 
 

@@ -14,7 +14,7 @@ import time_machine
 from django.db import connection, connections
 from django.utils import timezone
 
-from digest.dispatch import dispatch_due
+from digest.daily.dispatch import dispatch_due
 from digest.models import Delivery
 from digest.tasks import enqueue_chunk
 from tests.celery_worker import needs_redis_and_postgres

@@ -1,4 +1,4 @@
-"""Fetch one listing day from the Hugging Face daily-papers API (see digest/ingest.py)."""
+"""Fetch one listing day from the Hugging Face daily-papers API (see digest/catalog/ingest.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from digest.ingest import IngestReport, ingest_day
+from digest.catalog.ingest import IngestReport, ingest_day
 from digest.management.commands._args import iso_day
 
 

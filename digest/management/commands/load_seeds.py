@@ -1,4 +1,4 @@
-"""Load seed topics and papers (see digest/seeds.py)."""
+"""Load seed topics and papers (see digest/catalog/seeds.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from digest.catalog.seeds import SeedError, SeedPaper, SeedReport, load_seeds
 from digest.management.commands._args import iso_day
-from digest.seeds import SeedError, SeedPaper, SeedReport, load_seeds
 
 
 class Command(BaseCommand):

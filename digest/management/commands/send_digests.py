@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Count, Q
 from tqdm import tqdm
 
-from digest.dispatch import dispatch_due
+from digest.daily.dispatch import dispatch_due
 from digest.management.commands._args import iso_day
 from digest.models import Delivery
 from digest.tasks import enqueue_chunk

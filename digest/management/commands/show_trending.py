@@ -8,9 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from digest.catalog.ranking import RankedPaper, latest_listing_day, ranked_papers
 from digest.management.commands._args import iso_day, positive_int
 from digest.models import Paper
-from digest.ranking import RankedPaper, latest_listing_day, ranked_papers
 from subscriptions.models import Topic
 
 

@@ -1,0 +1,228 @@
+"""The daily run: due readers → editions → Delivery rows → chunk send tasks.
+
+Safe to run twice, at once or after a crash: the unique (subscriber,
+digest_date) constraint decides who gets a row, and a row is sent only by the
+task that claims it. Rows left `queued` by a lost task, or `sending` by a dead
+worker, are handed out again by the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from digest.daily.due import due_chunks, due_readers
+from digest.daily.editions import Plan, Planner
+from digest.daily.storage.arrays import date_array, int_array
+from digest.models import Delivery, SendingSettings
+
+logger = logging.getLogger(__name__)
+
+NOTHING_NEW = "nothing new for these topics"
+
+
+@dataclass
+class DispatchReport:
+    due: int = 0
+    editions: int = 0
+    queued: int = 0
+    skipped: int = 0
+    requeued: int = 0
+    paused: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+_INSERT_SQL = """
+INSERT INTO {table} (subscriber_id, digest_date, edition_id, status, note,
+                     esp_message_id, attempts, error, created_at, updated_at)
+SELECT v.subscriber_id, v.digest_date, v.edition_id,
+       CASE WHEN v.edition_id IS NULL THEN %s ELSE %s END,
+       CASE WHEN v.edition_id IS NULL THEN %s ELSE '' END, '', 0, '', %s, %s
+FROM unnest(%s::bigint[], %s::date[], %s::bigint[]) AS v(subscriber_id, digest_date, edition_id)
+ON CONFLICT (subscriber_id, digest_date) DO NOTHING
+RETURNING id, status
+"""
+
+
+def _insert_returning(plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> list[int]:
+    """PostgreSQL: one INSERT … ON CONFLICT DO NOTHING RETURNING for the chunk (no model objects)."""
+    now = timezone.now()
+    params = [
+        Delivery.Status.SKIPPED.value,
+        Delivery.Status.QUEUED.value,
+        NOTHING_NEW,
+        now,
+        now,
+        int_array(p.reader.pk for p in plans),
+        date_array(p.reader.digest_date for p in plans),
+        int_array(editions[(p.reader.digest_date, p.key)] if p.key else None for p in plans),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL.format(table=Delivery._meta.db_table), params)
+        return [pk for pk, status in cursor.fetchall() if status == Delivery.Status.QUEUED]
+
+
+def _create_deliveries(plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> list[int]:
+    """Insert the chunk's rows (the unique constraint drops duplicates); ids of the queued
+    rows this call inserted (a concurrent run queues and sends its own)."""
+    if connection.vendor == "postgresql":
+        return _insert_returning(plans, editions)
+    rows = [
+        Delivery(
+            subscriber_id=p.reader.pk,
+            digest_date=p.reader.digest_date,
+            edition_id=editions.get((p.reader.digest_date, p.key)),
+            status=Delivery.Status.QUEUED if p.key else Delivery.Status.SKIPPED,
+            note="" if p.key else NOTHING_NEW,
+        )
+        for p in plans
+    ]
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    dates = {p.reader.digest_date for p in plans}
+    return list(
+        Delivery.objects.filter(
+            subscriber_id__in=[p.reader.pk for p in plans],
+            digest_date__in=dates,
+            status=Delivery.Status.QUEUED,
+            attempts=0,
+        ).values_list("pk", flat=True)
+    )
+
+
+def requeue_stuck(*, now: dt.datetime, size: int) -> Iterator[list[int]]:
+    """Rows of the last two days left `sending` by a dead worker or `queued` by a lost
+    task, in chunks of ids to hand out again (each marked as handed out now)."""
+    stale = now - dt.timedelta(minutes=settings.DIGEST_STUCK_AFTER_MINUTES)
+    rows = Delivery.objects.filter(digest_date__gte=now.date() - dt.timedelta(days=2))
+    # updated_at stays the claim time, so these rows count as waiting below.
+    rows.filter(status=Delivery.Status.SENDING, claimed_at__lt=stale).update(
+        status=Delivery.Status.QUEUED, note="re-queued after a stalled send"
+    )
+    waiting = rows.filter(status=Delivery.Status.QUEUED, updated_at__lt=stale)
+    last = 0
+    while ids := list(waiting.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]):
+        last = ids[-1]
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.QUEUED).update(updated_at=now)
+        yield ids
+
+
+def _close_connection() -> None:
+    connection.close()  # the calling thread's connection (Django keeps one per thread)
+
+
+class _RowWriter:
+    """Writes each chunk's Delivery rows, then hands the queued ids to `enqueue` (always from
+    the calling thread, in chunk order).
+
+    On PostgreSQL in autocommit the inserts run on a second connection in one helper thread,
+    so the database writes chunk N while this thread plans chunk N+1; at most `AHEAD`
+    chunks wait. Errors surface in the caller. Elsewhere (SQLite, inside a transaction,
+    DIGEST_OVERLAP_WRITES off) rows are written inline.
+    """
+
+    AHEAD = 2
+
+    def __init__(self, enqueue: Callable[[list[int]], None], report: DispatchReport) -> None:
+        self._enqueue, self._report = enqueue, report
+        threaded = (
+            settings.DIGEST_OVERLAP_WRITES
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+        )
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dispatch-writer") if threaded else None
+        self._pending: deque[Future[list[int]]] = deque()
+        self._wrappers = list(connection.execute_wrappers)  # e.g. query counters: they see both threads
+
+    def write(self, plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> None:
+        if self._pool is None:
+            self._hand_out(_create_deliveries(plans, editions))
+            return
+        self._pending.append(self._pool.submit(self._write, plans, editions))
+        while len(self._pending) > self.AHEAD:
+            self._hand_out(self._pending.popleft().result())
+
+    def _write(self, plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> list[int]:
+        with ExitStack() as stack:
+            for wrapper in self._wrappers:
+                stack.enter_context(connection.execute_wrapper(wrapper))
+            return _create_deliveries(plans, editions)
+
+    def _hand_out(self, ids: list[int]) -> None:
+        self._report.queued += len(ids)
+        if ids:
+            self._enqueue(ids)
+
+    def close(self, *, failed: bool = False) -> None:
+        """Wait for the writes in flight and hand them out (only wait, when the run failed)."""
+        if self._pool is None:
+            return
+        try:
+            while self._pending:
+                future = self._pending.popleft()
+                if failed:
+                    wait([future])
+                else:
+                    self._hand_out(future.result())
+        finally:
+            self._pool.submit(_close_connection).result()  # runs in the helper thread: closes its own
+            self._pool.shutdown()
+
+
+def dispatch_due(
+    *,
+    enqueue: Callable[[list[int]], None],
+    now: dt.datetime | None = None,
+    digest_date: dt.date | None = None,
+    send_all: bool = False,
+    email: str | None = None,
+    dry_run: bool = False,
+    on_chunk: Callable[[int], None] | None = None,
+) -> DispatchReport:
+    """Plan and queue every due reader's digest; `enqueue(ids)` hands a chunk to the senders.
+
+    Idempotent; returns counts. With `dry_run`, plans but writes and sends nothing.
+    """
+    now = now or timezone.now()
+    report = DispatchReport()
+    if SendingSettings.load().sending_paused:
+        logger.warning("sending is paused (kill switch in admin): dispatch sends nothing")
+        report.paused = True
+        return report
+    if not dry_run:
+        for ids in requeue_stuck(now=now, size=settings.DIGEST_CHUNK_SIZE):
+            report.requeued += len(ids)
+            enqueue(ids)
+    planner = Planner(now=now)
+    readers = due_readers(now=now, digest_date=digest_date, send_all=send_all, email=email)
+    seen_editions: set[tuple[dt.date, str]] = set()
+    writer = None if dry_run else _RowWriter(enqueue, report)
+    try:
+        for chunk in due_chunks(readers, size=settings.DIGEST_CHUNK_SIZE):
+            plans = planner.plan(chunk)
+            report.due += len(plans)
+            report.skipped += sum(1 for p in plans if not p.key)
+            seen_editions.update((p.reader.digest_date, p.key) for p in plans if p.key)
+            if writer:
+                writer.write(plans, planner.editions_for(plans))
+            if on_chunk:
+                on_chunk(len(plans))
+    except BaseException:
+        if writer:
+            writer.close(failed=True)
+        raise
+    if writer:
+        writer.close()
+    report.editions = len(seen_editions)
+    logger.info("dispatch: %s", report.as_dict())
+    return report

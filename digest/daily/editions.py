@@ -1,0 +1,268 @@
+"""Plan each reader's paper list and share rendered editions between readers.
+
+A reader's digest is the first N candidates of their topic set that they were
+not sent in the last DIGEST_NO_REPEAT_DAYS days. Readers whose final lists (and
+topic set) are identical share one Edition, rendered once. Work per chunk of
+readers is a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from digest.daily.candidates import CandidatePool, parse_topic_key
+from digest.daily.due import HISTORY_STATUSES, DueReader
+from digest.daily.rendering import CardRenderer, render_digest
+from digest.models import Delivery, Edition, Paper
+from subscriptions.links import absolute
+from subscriptions.models import Subscriber, Topic
+
+RENDER_BATCH = 250
+
+
+def content_key(*, frequency: str, topic_key: str, paper_ids: Sequence[int]) -> str:
+    """Identity of an edition's content for one date: frequency, topic set, ordered papers."""
+    raw = f"{frequency}|{topic_key}|{','.join(map(str, paper_ids))}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class Plan(NamedTuple):
+    reader: DueReader
+    paper_ids: tuple[int, ...]
+    key: str  # content_key, "" when nothing is left to send
+
+
+class Planner:
+    """Plans readers chunk by chunk; holds candidate pools and edition paper lists, not readers."""
+
+    def __init__(self, *, now: dt.datetime) -> None:
+        self.now = now
+        self._pools: dict[tuple[dt.date, str], CandidatePool] = {}
+        self._edition_papers: dict[int, tuple[int, ...]] = {}
+        self._topics: dict[int, Topic] | None = None
+        self._fresh: dict[tuple[dt.date, str, str, int], tuple[tuple[int, ...], str]] = {}
+        self.renderer = CardRenderer()
+        self._edition_ids: dict[tuple[dt.date, str], int] = {}  # (date, content key) → id, this run
+        self._days_loaded: set[dt.date] = set()
+
+    def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
+        key = (digest_date, frequency)
+        if key not in self._pools:
+            self._pools[key] = CandidatePool(
+                digest_date=digest_date, frequency=frequency, now=self.now, topic_ids=list(self._all_topics())
+            )
+        return self._pools[key]
+
+    def _all_topics(self) -> dict[int, Topic]:
+        if self._topics is None:
+            self._topics = {t.pk: t for t in Topic.objects.all()}
+        return self._topics
+
+    def topics(self, topic_ids: Iterable[int]) -> list[Topic]:
+        every = self._all_topics()
+        return [every[t] for t in topic_ids if t in every]
+
+    def _history(self, readers: Sequence[DueReader]) -> dict[int, set[int]]:
+        """Paper ids each reader was sent (or is being sent) in the no-repeat window. The due
+        query brings the edition ids on PostgreSQL; elsewhere one query here. Paper lists of
+        editions not seen yet in this run: one more query."""
+        pairs = [(r.pk, e) for r in readers if r.recent_editions for e in r.recent_editions]
+        unknown = [r for r in readers if r.recent_editions is None]
+        if unknown:
+            pairs += self._history_rows(unknown)
+        missing = {edition_id for _, edition_id in pairs} - self._edition_papers.keys()
+        if missing:
+            for edition_id, paper_ids in Edition.objects.filter(pk__in=missing).values_list(
+                "pk", "paper_ids"
+            ):
+                self._edition_papers[edition_id] = tuple(paper_ids)
+        history: dict[int, set[int]] = {}
+        for reader_id, edition_id in pairs:
+            history.setdefault(reader_id, set()).update(self._edition_papers.get(edition_id, ()))
+        return history
+
+    @staticmethod
+    def _history_rows(readers: Sequence[DueReader]) -> list[tuple[int, int]]:
+        """(reader id, edition id) of the readers' deliveries in their no-repeat windows (for
+        databases whose due query does not bring them: see digest.daily.due._with_recent_editions)."""
+        days = settings.DIGEST_NO_REPEAT_DAYS
+        first = min(r.digest_date for r in readers) - dt.timedelta(days=days)
+        last = max(r.digest_date for r in readers)
+        recent = Delivery.objects.filter(
+            digest_date__gte=first, digest_date__lt=last, status__in=HISTORY_STATUSES, edition__isnull=False
+        )
+        rows = recent.filter(subscriber_id__in=[r.pk for r in readers]).values_list(
+            "subscriber_id", "edition_id", "digest_date"
+        )
+        by_reader = {r.pk: r for r in readers}
+        return [
+            (reader_id, edition_id)
+            for reader_id, edition_id, day in rows
+            if by_reader[reader_id].digest_date - dt.timedelta(days=days)
+            <= day
+            < by_reader[reader_id].digest_date
+        ]
+
+    def _pick(self, reader: DueReader, exclude: set[int]) -> tuple[tuple[int, ...], str]:
+        topic_ids = parse_topic_key(reader.topic_key)
+        pool = self.pool(reader.digest_date, reader.frequency)
+        ids = tuple(pool.pick(topic_ids, count=reader.papers_per_email, exclude=exclude))
+        key = (
+            content_key(frequency=reader.frequency, topic_key=reader.topic_key, paper_ids=ids) if ids else ""
+        )
+        return ids, key
+
+    def plan(self, readers: Sequence[DueReader]) -> list[Plan]:
+        """Each reader's final paper list and its edition key (readers with nothing sent
+        recently share one computation per topic set, length and frequency)."""
+        history = self._history(readers)
+        plans = []
+        for reader in readers:
+            exclude = history.get(reader.pk)
+            if exclude:
+                ids, key = self._pick(reader, exclude)
+            else:
+                same = (reader.digest_date, reader.frequency, reader.topic_key, reader.papers_per_email)
+                if same not in self._fresh:
+                    self._fresh[same] = self._pick(reader, set())
+                ids, key = self._fresh[same]
+            plans.append(Plan(reader, ids, key))
+        return plans
+
+    def editions_for(self, plans: Sequence[Plan]) -> dict[tuple[dt.date, str], int]:
+        """Edition ids for the plans' (date, key) pairs; renders and stores only the missing ones,
+        RENDER_BATCH at a time so memory holds a bounded number of rendered editions."""
+        wanted = {(p.reader.digest_date, p.key): p for p in plans if p.key}
+        if not wanted:
+            return {}
+        new_days = {day for day, _ in wanted} - self._days_loaded
+        if new_days:  # editions an earlier run stored for these days: one query per day, not per chunk
+            self._edition_ids.update(_existing_on(new_days))
+            self._days_loaded |= new_days
+        missing = [plan for pair, plan in wanted.items() if pair not in self._edition_ids]
+        for start in range(0, len(missing), RENDER_BATCH):
+            new = [self._render(plan) for plan in missing[start : start + RENDER_BATCH]]
+            self._edition_ids.update(store_editions(new))
+        return {pair: self._edition_ids[pair] for pair in wanted}
+
+    def _render(self, plan: Plan) -> Edition:
+        reader = plan.reader
+        pool = self.pool(reader.digest_date, reader.frequency)
+        topic_ids = parse_topic_key(reader.topic_key)
+        papers = [pool.paper(pid) for pid in plan.paper_ids]
+        edition = Edition(
+            digest_date=reader.digest_date,
+            frequency=reader.frequency,
+            topic_key=reader.topic_key,
+            content_key=plan.key,
+            paper_ids=list(plan.paper_ids),
+        )
+        rendered = render_digest(
+            papers=papers,
+            topics=self.topics(topic_ids),
+            digest_date=reader.digest_date,
+            frequency=reader.frequency,
+            chips={pid: pool.chips(pid, topic_ids) for pid in plan.paper_ids},
+            web_url=absolute(reverse("digest:edition", args=[edition.slug])),
+            renderer=self.renderer,
+        )
+        edition.subject, edition.preheader = rendered.subject, rendered.preheader
+        edition.html, edition.text = rendered.html, rendered.text
+        return edition
+
+
+_EDITION_COLUMNS = (
+    "digest_date", "frequency", "topic_key", "content_key", "paper_ids",
+    "subject", "preheader", "html", "text", "slug", "created_at",
+)  # fmt: skip
+
+
+_INSERT_EDITIONS_SQL = """
+WITH inserted AS (
+    INSERT INTO {edition} ({columns}) VALUES {rows}
+    ON CONFLICT (digest_date, content_key) DO NOTHING
+    RETURNING id, digest_date, content_key, paper_ids
+), links AS (
+    INSERT INTO {links} (edition_id, paper_id)
+    SELECT inserted.id, paper.id::bigint
+    FROM inserted, jsonb_array_elements_text(inserted.paper_ids) AS paper(id)
+    ON CONFLICT DO NOTHING
+)
+SELECT id, digest_date, content_key FROM inserted
+"""
+
+
+def _insert_editions_pg(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
+    """One statement: a multi-row INSERT … ON CONFLICT DO NOTHING of the editions (rendered
+    HTML travels as plain string parameters) and of their paper links."""
+    now = timezone.now()
+    row = "(" + ", ".join(["%s::jsonb" if c == "paper_ids" else "%s" for c in _EDITION_COLUMNS]) + ")"
+    sql = _INSERT_EDITIONS_SQL.format(
+        edition=Edition._meta.db_table,
+        columns=", ".join(_EDITION_COLUMNS),
+        rows=", ".join([row] * len(new)),
+        links=Edition.papers.through._meta.db_table,
+    )
+    params: list[object] = []
+    for e in new:
+        params += [e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids))]
+        params += [e.subject, e.preheader, e.html, e.text, e.slug, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(day, key): pk for pk, day, key in cursor.fetchall()}
+
+
+def store_editions(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
+    """Save rendered editions (a concurrent run may have saved the same content first: its
+    row wins); ids by (date, content key)."""
+    if not new:
+        return {}
+    if connection.vendor == "postgresql":
+        found = _insert_editions_pg(new)
+    else:
+        Edition.objects.bulk_create(new, ignore_conflicts=True)
+        found = {}
+    pairs = [(e.digest_date, e.content_key) for e in new if (e.digest_date, e.content_key) not in found]
+    if pairs:
+        found.update(_existing(pairs))
+        links = [
+            Edition.papers.through(edition_id=found[(e.digest_date, e.content_key)], paper_id=pid)
+            for e in new
+            if (e.digest_date, e.content_key) in pairs
+            for pid in e.paper_ids
+        ]
+        Edition.papers.through.objects.bulk_create(links, ignore_conflicts=True)
+    return found
+
+
+def _existing_on(days: Iterable[dt.date]) -> Iterable[tuple[tuple[dt.date, str], int]]:
+    rows = Edition.objects.filter(digest_date__in=list(days)).values_list("digest_date", "content_key", "pk")
+    return (((day, key), pk) for day, key, pk in rows)
+
+
+def _existing(pairs: Iterable[tuple[dt.date, str]]) -> Iterable[tuple[tuple[dt.date, str], int]]:
+    pairs = list(pairs)
+    keys = {key for _, key in pairs}
+    days = {day for day, _ in pairs}
+    rows = Edition.objects.filter(digest_date__in=days, content_key__in=keys).values_list(
+        "digest_date", "content_key", "pk"
+    )
+    return (((day, key), pk) for day, key, pk in rows)
+
+
+def plan_for_subscriber(*, subscriber: Subscriber, digest_date: dt.date) -> list[Paper]:
+    """The papers `subscriber` would get on `digest_date` (the pipeline's own rules); writes nothing."""
+    reader = DueReader.for_subscriber(subscriber, digest_date)
+    planner = Planner(now=timezone.now())
+    (plan,) = planner.plan([reader])
+    pool = planner.pool(digest_date, subscriber.frequency)
+    return [pool.paper(pid) for pid in plan.paper_ids]

@@ -1,0 +1,381 @@
+"""Send claimed deliveries: one connection (or one ESP batch call) per chunk.
+
+Exactly once: a chunk first claims its rows with a conditional update
+(queued → sending); a row another worker claimed, or already sent, is left
+alone. Each message's outcome is written as soon as it is known (batch mode:
+rejections at once, a chunk's accepted recipients in one write at its end). A failing
+message never stops the rest of its chunk: transient errors put the row back
+to `queued` for a retry with backoff, permanent ones mark it `failed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+
+from anymail.exceptions import AnymailAPIError, AnymailError, AnymailInvalidAddress, AnymailRecipientsRefused
+from anymail.message import AnymailMessage
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
+from django.db.models import F
+from django.utils import timezone
+
+from digest.daily.rendering import RenderedDigest, merge_fields, personalize
+from digest.daily.storage.arrays import int_array, text_array
+from digest.models import Delivery, Edition
+from digest.personal_links import LinkMaker
+from subscriptions.links import preferences_url, unsubscribe_url
+from subscriptions.messages import build_message, unsubscribe_headers
+from subscriptions.models import Subscriber
+
+logger = logging.getLogger(__name__)
+
+DIGEST_TAG = "digest"
+_REJECTED = {"rejected", "invalid"}
+_CLAIM_FIELDS = (
+    "pk",
+    "attempts",
+    "edition_id",
+    "subscriber_id",
+    "subscriber__email",
+    "subscriber__token_key",
+)
+
+
+class TransientSendError(Exception):
+    """Try again later: the ESP or the network failed for a while."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for errors worth retrying: timeouts, 5xx, 429, temporary SMTP codes."""
+    if isinstance(error, AnymailRecipientsRefused | AnymailInvalidAddress | smtplib.SMTPRecipientsRefused):
+        return False
+    if isinstance(error, AnymailAPIError):
+        return error.status_code is None or error.status_code == 429 or error.status_code >= 500
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, TransientSendError | smtplib.SMTPServerDisconnected | OSError | TimeoutError)
+
+
+def build_digest_message(
+    *,
+    rendered_or_edition: RenderedDigest | Edition,
+    subscriber: Subscriber | Recipient,
+    delivery_id: int | None = None,
+    test: bool = False,
+    connection: object = None,
+    links: tuple[str, str] | None = None,
+) -> AnymailMessage:
+    """One reader's digest: their links filled in, unsubscribe headers, tag and delivery metadata.
+
+    `links` (preferences, unsubscribe), when given, are the reader's own (see LinkMaker)."""
+    prefs, unsub = links or (preferences_url(subscriber), unsubscribe_url(subscriber))
+    item = rendered_or_edition
+    metadata = {"delivery_id": str(delivery_id)} if delivery_id else {}
+    if test:
+        metadata["test"] = "1"
+    return build_message(
+        subject=("[TEST] " if test else "") + item.subject,
+        text=personalize(item.text, preferences_url=prefs, unsubscribe_url=unsub),
+        html=personalize(item.html, preferences_url=prefs, unsubscribe_url=unsub),
+        to=subscriber.email,
+        from_email=settings.DIGEST_FROM_EMAIL,
+        unsubscribe_url=unsub,
+        tags=["test"] if test else [DIGEST_TAG],
+        metadata=metadata,
+        headers={"Message-ID": make_msgid(domain=_message_domain())},
+        connection=connection,
+    )
+
+
+def _message_domain() -> str:
+    return settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "paperboy.localhost"
+
+
+@dataclass
+class ChunkResult:
+    sent: int = 0
+    failed: int = 0
+    retry_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The reader a claimed row is for: what a send needs, nothing more."""
+
+    pk: int
+    email: str
+    token_key: object
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery row this sender claimed (status `sending`, attempts already counted)."""
+
+    pk: int
+    attempts: int
+    edition_id: int | None
+    subscriber: Recipient
+
+
+_CLAIM_SQL = """
+WITH mine AS (
+    SELECT id FROM {delivery} WHERE id = ANY(%s::bigint[]) AND status = %s ORDER BY id FOR UPDATE SKIP LOCKED
+)
+UPDATE {delivery} AS d SET status = %s, attempts = d.attempts + 1, claimed_at = %s, updated_at = %s
+FROM mine, {subscriber} AS s
+WHERE d.id = mine.id AND s.id = d.subscriber_id
+RETURNING d.id, d.attempts, d.edition_id, s.id, s.email, s.token_key
+"""
+
+
+def claim(delivery_ids: Sequence[int]) -> list[Claimed]:
+    """Move queued rows to `sending`; return exactly the rows this call claimed.
+
+    PostgreSQL: one statement that locks the rows it takes (SKIP LOCKED: concurrent claims
+    split them). Elsewhere the conditional update plus this claim's timestamp decide.
+    """
+    stamp = timezone.now()
+    if db_connection.vendor == "postgresql":
+        sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, subscriber=Subscriber._meta.db_table)
+        with transaction.atomic(), db_connection.cursor() as cursor:
+            cursor.execute(
+                sql, [int_array(delivery_ids), Delivery.Status.QUEUED, Delivery.Status.SENDING, stamp, stamp]
+            )
+            return _as_claimed(sorted(cursor.fetchall()))
+    claimed = {"status": Delivery.Status.SENDING, "claimed_at": stamp, "updated_at": stamp}
+    mine = list(
+        Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.QUEUED).values_list(
+            "pk", flat=True
+        )
+    )
+    Delivery.objects.filter(pk__in=mine, status=Delivery.Status.QUEUED).update(
+        attempts=F("attempts") + 1, **claimed
+    )
+    rows = (
+        Delivery.objects.filter(pk__in=mine, status=Delivery.Status.SENDING, claimed_at=stamp)
+        .order_by("pk")
+        .values_list(*_CLAIM_FIELDS)
+    )
+    return _as_claimed(rows)
+
+
+def _as_claimed(rows: Iterable[tuple[int, int, int | None, int, str, object]]) -> list[Claimed]:
+    """(id, attempts, edition id, reader id, email, token key) rows as Claimed."""
+    return [
+        Claimed(pk=pk, attempts=attempts, edition_id=edition_id, subscriber=Recipient(sid, email, token))
+        for pk, attempts, edition_id, sid, email, token in rows
+    ]
+
+
+_RECORD_SQL = (
+    "UPDATE {table} SET status = %s, updated_at = %s, error = %s{sent} WHERE id = %s AND status = %s"
+)
+
+
+def _record(delivery: Claimed, *, outcome: str, message_id: str = "", error: str = "") -> None:
+    """Write one row's outcome (only while it is still this sender's `sending` row). Fixed SQL:
+    per-message sending writes once per message, so no ORM query building on that path."""
+    now = db_connection.ops.adapt_datetimefield_value(timezone.now())
+    sent = outcome == Delivery.Status.SENT
+    sql = _RECORD_SQL.format(
+        table=Delivery._meta.db_table, sent=", esp_message_id = %s, sent_at = %s" if sent else ""
+    )
+    params: list[object] = [outcome, now, error[:2000]]
+    params += [message_id[:200], now] if sent else []
+    params += [delivery.pk, Delivery.Status.SENDING.value]
+
+    def write() -> None:
+        with db_connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    _reconnecting(write)
+
+
+def _reconnecting(write: Callable[[], object]) -> object:
+    """Run a write; if the database dropped the connection (restart, failover, killed
+    backend), reconnect and write once more, so a message that went out is recorded."""
+    try:
+        return write()
+    except (OperationalError, InterfaceError):
+        if db_connection.in_atomic_block:
+            raise
+        logger.warning("database connection lost while recording a send: reconnecting")
+        db_connection.close()
+        return write()
+
+
+def describe(error: BaseException) -> str:
+    """A one-line description of a send error (never raises, even for odd exceptions)."""
+    try:
+        text = str(error)
+    except Exception:
+        text = ""
+    status = getattr(error, "status_code", None)
+    prefix = f"{type(error).__name__}" + (f" (status {status})" if status else "")
+    return " ".join(f"{prefix}: {text}".split())[:2000]
+
+
+def _fail_or_retry(delivery: Claimed, error: BaseException, result: ChunkResult) -> None:
+    if is_transient(error) and delivery.attempts < settings.DIGEST_MAX_ATTEMPTS:
+        _record(delivery, outcome=Delivery.Status.QUEUED, error=f"will retry: {describe(error)}")
+        result.retry_ids.append(delivery.pk)
+    else:
+        _record(delivery, outcome=Delivery.Status.FAILED, error=describe(error))
+        result.failed += 1
+        logger.warning("delivery %s failed: %s", delivery.pk, describe(error))
+
+
+def _message_id(message: AnymailMessage) -> tuple[str, bool]:
+    """(ESP message id, rejected?) from anymail_status, or our own Message-ID for plain backends."""
+    status = getattr(message, "anymail_status", None)
+    if status is not None and status.status:
+        esp_id = "" if status.message_id is None else str(status.message_id)
+        return esp_id or message.extra_headers.get("Message-ID", ""), status.status <= _REJECTED
+    return message.extra_headers.get("Message-ID", ""), False
+
+
+def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> ChunkResult:
+    """Send one message per claimed delivery over one connection; record each outcome."""
+    result = ChunkResult()
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception as error:
+        for delivery in deliveries:
+            _fail_or_retry(delivery, TransientSendError(f"connection failed: {describe(error)}"), result)
+        return result
+    links = LinkMaker()
+    try:
+        for delivery in deliveries:
+            try:
+                message = build_digest_message(
+                    rendered_or_edition=editions[delivery.edition_id],
+                    subscriber=delivery.subscriber,
+                    delivery_id=delivery.pk,
+                    connection=connection,
+                    links=links.links(delivery.subscriber.token_key),
+                )
+                message.send()
+            except (AnymailError, smtplib.SMTPException, OSError, TimeoutError) as error:
+                _fail_or_retry(delivery, error, result)
+                continue
+            except Exception as error:  # a bad row (e.g. an unusable address) fails alone
+                logger.exception("delivery %s could not be built or sent", delivery.pk)
+                _fail_or_retry(delivery, error, result)
+                continue
+            message_id, rejected = _message_id(message)
+            if rejected:
+                _record(delivery, outcome=Delivery.Status.FAILED, error="recipient rejected by the ESP")
+                result.failed += 1
+            else:
+                _record(delivery, outcome=Delivery.Status.SENT, message_id=message_id)
+                result.sent += 1
+    finally:
+        connection.close()
+    return result
+
+
+def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> ChunkResult:
+    """One ESP call per edition in the chunk, with per-recipient merge_data / headers / metadata.
+
+    Rejections are written at once; the chunk's accepted recipients in one write at its end."""
+    result = ChunkResult()
+    by_edition: dict[int, list[Claimed]] = {}
+    for delivery in deliveries:
+        by_edition.setdefault(delivery.edition_id, []).append(delivery)
+    links = LinkMaker()
+    sent: list[tuple[int, str]] = []
+    for edition_id, group in by_edition.items():
+        edition = editions[edition_id]
+        message = AnymailMessage(
+            subject=edition.subject,
+            body=merge_fields(edition.text),
+            from_email=settings.DIGEST_FROM_EMAIL,
+            to=[d.subscriber.email for d in group],
+            tags=[DIGEST_TAG],
+        )
+        message.attach_alternative(merge_fields(edition.html), "text/html")
+        message.merge_data, message.merge_headers, message.merge_metadata = {}, {}, {}
+        for d in group:
+            prefs, unsub = links.links(d.subscriber.token_key)
+            message.merge_data[d.subscriber.email] = {"preferences_url": prefs, "unsubscribe_url": unsub}
+            message.merge_headers[d.subscriber.email] = unsubscribe_headers(unsub)
+            message.merge_metadata[d.subscriber.email] = {"delivery_id": str(d.pk)}
+        try:
+            message.send()
+        except Exception as error:  # the ESP call failed for the whole group
+            for d in group:
+                _fail_or_retry(d, error, result)
+            continue
+        _record_batch(group, message, result, sent)
+    _mark_sent(sent)
+    return result
+
+
+def _record_batch(
+    group: Sequence[Claimed], message: AnymailMessage, result: ChunkResult, sent: list[tuple[int, str]]
+) -> None:
+    """Rejected recipients are marked failed now; accepted ones join `sent` (see _mark_sent)."""
+    recipients = message.anymail_status.recipients
+    for d in group:
+        status = recipients.get(d.subscriber.email)
+        if status is not None and status.status in _REJECTED:
+            _record(d, outcome=Delivery.Status.FAILED, error=f"recipient {status.status} by the ESP")
+            result.failed += 1
+        else:
+            esp_id = status.message_id if status is not None else None
+            sent.append((d.pk, "" if esp_id is None else str(esp_id)[:200]))
+            result.sent += 1
+
+
+def _mark_sent(sent: Sequence[tuple[int, str]]) -> None:
+    """Record a chunk's accepted recipients: one UPDATE on PostgreSQL, one per ESP message id elsewhere."""
+    if not sent:
+        return
+    now = timezone.now()
+    if db_connection.vendor == "postgresql":
+        sql = (
+            f"UPDATE {Delivery._meta.db_table} AS d SET status = %s, esp_message_id = v.esp_id, "  # noqa: S608 - table name from the model
+            "sent_at = %s, updated_at = %s, error = '' "
+            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id) WHERE d.id = v.id AND d.status = %s"
+        )
+        params = [
+            Delivery.Status.SENT,
+            now,
+            now,
+            int_array(pk for pk, _ in sent),
+            text_array(e for _, e in sent),
+        ]
+
+        def write() -> None:
+            with db_connection.cursor() as cursor:
+                cursor.execute(sql, [*params, Delivery.Status.SENDING])
+
+        _reconnecting(write)
+        return
+    by_id: dict[str, list[int]] = {}
+    for pk, esp_id in sent:
+        by_id.setdefault(esp_id, []).append(pk)
+    for esp_id, ids in by_id.items():
+        rows = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING)
+        fields = {"status": Delivery.Status.SENT, "esp_message_id": esp_id, "sent_at": now, "updated_at": now}
+        _reconnecting(lambda rows=rows, fields=fields: rows.update(error="", **fields))
+
+
+def send_chunk(delivery_ids: Sequence[int]) -> ChunkResult:
+    """Claim and send these deliveries (DIGEST_SEND_MODE decides per-message or batch)."""
+    deliveries = claim(delivery_ids)
+    if not deliveries:
+        return ChunkResult()
+    editions = Edition.objects.only("pk", "subject", "html", "text").in_bulk(
+        {d.edition_id for d in deliveries}
+    )
+    if settings.DIGEST_SEND_MODE == "batch":
+        return send_batch(deliveries, editions)
+    return send_claimed(deliveries, editions)

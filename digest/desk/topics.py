@@ -1,0 +1,150 @@
+"""Topics in admin: rules edited one per line, a "preview changes" button that shows what the
+new rules would match, gain and lose before saving, and a background re-match on save.
+
+Registered here, not in subscriptions/admin.py, because matching lives in `digest`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from digest.catalog.matching import RULE_KEYS, RulesPreview, preview_topic_rules, validate_rules
+from subscriptions.models import Subscriber, Topic
+
+PREVIEW_SHOWN = 25
+
+
+class RulesField(forms.CharField):
+    """A list of strings edited as a textarea, one per line (commas also separate)."""
+
+    widget = forms.Textarea(attrs={"rows": 7, "cols": 60})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return "\n".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list | tuple):
+            return [str(v) for v in value]
+        text = super().to_python(value) or ""
+        return [item.strip() for line in text.splitlines() for item in line.split(",") if item.strip()]
+
+
+class TopicAdminForm(forms.ModelForm):
+    terms = RulesField(
+        required=False, help_text="Words or phrases, one per line; 'a + b' needs both; 'robot*' is a prefix."
+    )
+    exclude_terms = RulesField(required=False, help_text="A paper mentioning any of these is no match.")
+    categories = RulesField(required=False, help_text="arXiv categories such as cs.CL, one per line.")
+    hf_keywords = RulesField(required=False, help_text="Hugging Face ai_keywords, one per line.")
+
+    class Meta:
+        model = Topic
+        fields = ["name", "slug", "description", *RULE_KEYS, "is_active", "position"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            data.update(validate_rules({key: data.get(key) or [] for key in RULE_KEYS}))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return data
+
+    def rules(self) -> dict[str, list[str]]:
+        return {key: self.cleaned_data.get(key) or [] for key in RULE_KEYS}
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    form = TopicAdminForm
+    change_form_template = "admin/digest/topic/change_form.html"
+    list_display = ["name", "slug", "subscriber_count", "paper_count", "is_active", "position"]
+    list_editable = ["is_active", "position"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug", "description"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Topic]:
+        active = Q(subscribers__status=Subscriber.Status.ACTIVE)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_readers=Count("subscribers", filter=active, distinct=True),
+                n_papers=Count("paper_matches", filter=Q(paper_matches__excluded=False), distinct=True),
+            )
+        )
+
+    @admin.display(description="active readers", ordering="n_readers")
+    def subscriber_count(self, obj: Topic) -> int:
+        return getattr(obj, "n_readers", 0)
+
+    @admin.display(description="papers matched", ordering="n_papers")
+    def paper_count(self, obj: Topic) -> int:
+        return getattr(obj, "n_papers", 0)
+
+    def save_model(self, request: HttpRequest, obj: Topic, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change or set(form.changed_data) & set(RULE_KEYS):
+            from digest.tasks import rematch_topic
+
+            topic_id = obj.pk
+            transaction.on_commit(lambda: rematch_topic.delay(topic_id))
+            self.message_user(request, "Papers are being re-matched to the new rules in the background.")
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST" and "_preview" in request.POST:
+            return self._preview_response(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview_response(self, request: HttpRequest, object_id: str | None) -> HttpResponse:
+        """Re-render the change form with the posted values and what they would match; saves nothing."""
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        if object_id and obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not (self.has_change_permission(request, obj) if obj else self.has_add_permission(request)):
+            return HttpResponse("You may not change topics.", status=403)
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        preview: RulesPreview | None = None
+        if form.is_valid():
+            preview = preview_topic_rules(rules=form.rules(), topic_id=obj.pk if obj else None)
+        fieldsets = self.get_fieldsets(request, obj)
+        admin_form = helpers.AdminForm(
+            form,
+            list(fieldsets),
+            self.get_prepopulated_fields(request, obj),
+            self.get_readonly_fields(request, obj),
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {obj}" if obj else "Preview: new topic",
+            "subtitle": None,
+            "adminform": admin_form,
+            "object_id": object_id,
+            "original": obj,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "preview": preview,
+            "preview_matches": preview.matches[:PREVIEW_SHOWN] if preview else [],
+            "preview_shown": PREVIEW_SHOWN,
+        }
+        return self.render_change_form(request, context, add=obj is None, change=obj is not None, obj=obj)

@@ -1,0 +1,156 @@
+"""send_digests and load_demo_readers from the shell: the demo day end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+from email import policy
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from digest.models import Delivery, SendingSettings
+from subscriptions.models import Subscriber
+from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+
+pytestmark = pytest.mark.django_db
+
+DEMO_FILE = Path(__file__).resolve().parents[3] / "seeds" / "demo_readers.json"
+DAY = dt.date(2026, 3, 2)
+
+
+@pytest.fixture
+def outbox(settings, tmp_path: Path) -> Path:
+    settings.EMAIL_BACKEND = "subscriptions.outbox.EmlFileBackend"
+    settings.EMAIL_OUTBOX_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def run(capsys):
+    """Call a command as the shell does (autocommit: sends run as rows commit); its stdout.
+    Tests that count sent messages need `django_db(transaction=True)` for that."""
+
+    def call(*args: str) -> str:
+        call_command(*args)
+        return capsys.readouterr().out
+
+    return call
+
+
+@pytest.fixture
+def readers():
+    topic = TopicFactory(name="LLM", slug="llm")
+    for n in range(3):
+        PaperTopicFactory(paper=PaperFactory(title=f"Paper {n}", listed_on=DAY, upvotes=10 - n), topic=topic)
+    return [SubscriberFactory(email=f"r{n}@example.com", topics=[topic], delivery_hour=23) for n in range(3)]
+
+
+def _emails(outbox: Path) -> list[email.message.EmailMessage]:
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(outbox.glob("*.eml"))
+    ]
+
+
+def test_demo_readers_load_once_active_with_demo_consent(capsys):
+    call_command("load_seeds", "--date", "2026-03-02")
+    call_command("load_demo_readers")
+    assert "6 created" in capsys.readouterr().out
+    call_command("load_demo_readers")
+    assert "0 created, 6 already there" in capsys.readouterr().out
+    readers = Subscriber.objects.all()
+    assert readers.count() == len(json.loads(DEMO_FILE.read_text()))
+    assert {r.status for r in readers} == {Subscriber.Status.ACTIVE}
+    assert {r.consent_form_version for r in readers} == {"demo"}
+    assert len({r.timezone for r in readers}) >= 4
+    assert {r.frequency for r in readers} == {"daily", "weekly"}
+    assert all(r.topics.exists() for r in readers)
+
+
+def test_demo_readers_with_an_unknown_topic_change_nothing(tmp_path: Path):
+    TopicFactory(slug="llm")
+    bad = tmp_path / "readers.json"
+    bad.write_text(
+        json.dumps(
+            [{"email": "a@example.com", "topics": ["llm"]}, {"email": "b@example.com", "topics": ["nope"]}]
+        )
+    )
+    with pytest.raises(CommandError, match="unknown topic"):
+        call_command("load_demo_readers", "--file", str(bad))
+    assert not Subscriber.objects.exists()
+
+
+def test_demo_readers_from_an_unreadable_file_is_a_clear_error(tmp_path: Path):
+    broken = tmp_path / "readers.json"
+    broken.write_text("[{")
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("load_demo_readers", "--file", str(broken))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_day_sends_each_reader_one_email_and_a_second_run_nothing(outbox, run):
+    call_command("load_seeds", "--date", "2026-03-02")
+    call_command("load_demo_readers")
+    first = run("send_digests", "--all", "--date", "2026-03-02")
+    assert "due: 6" in first
+    assert "sent: 6" in first
+    messages = _emails(outbox)
+    assert sorted(m["To"] for m in messages) == sorted(r["email"] for r in json.loads(DEMO_FILE.read_text()))
+    for message in messages:
+        assert message["List-Unsubscribe"].strip().startswith("<http")
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message.get_body(("html",)).get_content().count("<table") >= 1
+        assert "%%PAPERBOY" not in message.get_body(("plain",)).get_content()
+    second = run("send_digests", "--all", "--date", "2026-03-02")
+    assert "due: 0" in second
+    assert "sent: 0" in second
+    assert len(_emails(outbox)) == 6
+
+
+def test_send_digests_respects_delivery_hours_without_all(readers, outbox, run):
+    with time_machine.travel(dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC), tick=False):
+        out = run("send_digests")
+    assert out.strip().endswith("queued: 0")
+    assert "due: 0" in out
+    assert _emails(outbox) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_digests_summary_counts_skipped_readers(readers, outbox, run):
+    SubscriberFactory(email="quiet@example.com", topics=[TopicFactory(slug="quiet")])
+    out = run("send_digests", "--all", "--date", "2026-03-02")
+    assert "due: 4, editions: 1, sent: 3, skipped: 1, failed: 0" in out
+    assert Delivery.objects.get(subscriber__email="quiet@example.com").status == Delivery.Status.SKIPPED
+
+
+def test_send_digests_dry_run_writes_and_sends_nothing(readers, outbox, run):
+    out = run("send_digests", "--dry-run", "--all", "--date", "2026-03-02")
+    assert out.startswith("dry run")
+    assert "due: 3" in out
+    assert not Delivery.objects.exists()
+    assert _emails(outbox) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_digests_for_one_email_whatever_its_case(readers, outbox, run):
+    out = run("send_digests", "--all", "--date", "2026-03-02", "--email", "R2@example.com")
+    assert "due: 1" in out
+    assert "sent: 1" in out
+    assert [m["To"] for m in _emails(outbox)] == ["r2@example.com"]
+
+
+def test_send_digests_while_paused_says_so_and_sends_nothing(readers, outbox, run):
+    SendingSettings.objects.update_or_create(pk=1, defaults={"sending_paused": True})
+    out = run("send_digests", "--all", "--date", "2026-03-02")
+    assert "paused" in out
+    assert not Delivery.objects.exists()
+    assert _emails(outbox) == []
+
+
+def test_send_digests_rejects_a_malformed_date(readers):
+    with pytest.raises(CommandError):
+        call_command("send_digests", "--date", "2026-13-40")
+    assert not Delivery.objects.exists()

@@ -1,0 +1,138 @@
+"""The digest email: both parts, links, escaping, size budget, what the ESP receives."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+
+from digest.daily.rendering import (
+    PLACEHOLDERS,
+    merge_fields,
+    personalize,
+    render_digest,
+    short_authors,
+    summarize,
+)
+from digest.daily.sending import build_digest_message
+from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.date(2026, 3, 2)
+
+
+@pytest.fixture
+def topic():
+    return TopicFactory(name="Video generation", slug="video")
+
+
+def _render(papers, topics, **kwargs):
+    return render_digest(papers=papers, topics=topics, digest_date=DAY, frequency="daily", **kwargs)
+
+
+def test_both_parts_carry_every_paper_with_authors_summary_and_links(topic):
+    paper = PaperFactory(
+        paper_id="2503.01234",
+        title="MotionBooth: Motion-Aware Video",
+        authors=["A One", "B Two", "C Three", "D Four"],
+        abstract="First sentence here. Second sentence there. Third is long.",
+        github_repo="https://github.com/example/motionbooth",
+        upvotes=12,
+        comments=3,
+        editor_note="Worth a look for the camera control.",
+    )
+    PaperTopicFactory(paper=paper, topic=topic)
+    rendered = _render([paper], [topic], web_url="https://paperboy.example/e/abc/")
+    assert rendered.subject == "Mar 2: MotionBooth: Motion-Aware Video"
+    for part in (rendered.html, rendered.text):
+        assert "MotionBooth: Motion-Aware Video" in part
+        assert "A One, B Two, C Three et al." in part
+        assert "First sentence here. Second sentence there." in part
+        assert "Third is long" not in part
+        assert "https://arxiv.org/abs/2503.01234" in part
+        assert "https://arxiv.org/pdf/2503.01234" in part
+        assert "https://github.com/example/motionbooth" in part
+        assert "Worth a look for the camera control." in part
+        assert "Video generation" in part  # why it matched
+        assert "https://paperboy.example/e/abc/" in part
+        assert PLACEHOLDERS["unsubscribe_url"] in part
+        assert PLACEHOLDERS["preferences_url"] in part
+    assert "12 upvotes" in rendered.html
+    assert "3 comments" in rendered.html
+
+
+def test_subject_counts_the_rest_and_preheader_names_the_topics(topic):
+    papers = [PaperFactory(title=f"Paper {n}") for n in range(4)]
+    rendered = _render(papers, [topic])
+    assert rendered.subject == "Mar 2: Paper 0 (+3 more)"
+    assert rendered.preheader == "4 trending papers on Video generation"
+    assert rendered.preheader in rendered.html
+
+
+def test_hostile_titles_are_text_not_markup(topic):
+    paper = PaperFactory(
+        title='<script>alert("x")</script> $_2$ & <b>bold</b>\r\nBcc: evil@example.com',
+        editor_note="<img src=x onerror=alert(1)>",
+    )
+    rendered = _render([paper], [topic])
+    assert "<script>" not in rendered.html
+    assert "<img src=x" not in rendered.html
+    assert "&lt;script&gt;" in rendered.html
+    assert "$_2$" in rendered.html
+    assert "\n" not in rendered.subject
+    assert "\r" not in rendered.subject
+    assert '<script>alert("x")</script>' in rendered.text  # plain text shows it as typed
+
+
+def test_twenty_papers_stay_under_gmails_clipping_size(topic):
+    papers = [
+        PaperFactory(title="A fairly long title about efficient transformers " * 3, abstract="Word " * 400)
+        for _ in range(20)
+    ]
+    rendered = _render(papers, [topic])
+    assert len(rendered.html.encode()) < 100_000
+
+
+def test_css_is_inlined_and_dark_mode_rules_kept(topic):
+    rendered = _render([PaperFactory()], [topic])
+    assert 'style="' in rendered.html
+    assert "prefers-color-scheme: dark" in rendered.html
+
+
+def test_short_authors_and_summary_helpers():
+    assert short_authors(["A", "B"]) == "A, B"
+    assert short_authors([{"name": "A"}, {"name": "B"}, {"name": "C"}, {"name": "D"}]) == "A, B, C et al."
+    paper = PaperFactory.build(ai_summary="  One line\nsummary. ", abstract="Ignored.")
+    assert summarize(paper) == "One line summary."
+
+
+def test_personalize_and_merge_fields_replace_every_placeholder(settings):
+    content = f"a {PLACEHOLDERS['preferences_url']} b {PLACEHOLDERS['unsubscribe_url']}"
+    assert personalize(content, preferences_url="P", unsubscribe_url="U") == "a P b U"
+    settings.DIGEST_MERGE_FIELD = "%recipient.NAME%"
+    assert merge_fields(content) == "a %recipient.preferences_url% b %recipient.unsubscribe_url%"
+
+
+def test_message_has_unsubscribe_headers_tags_metadata_and_absolute_links(topic, anymail_backend, settings):
+    settings.SITE_URL = "https://paperboy.example"
+    settings.DIGEST_FROM_EMAIL = "Digest <digest@paperboy.example>"
+    reader = SubscriberFactory(topics=[topic])
+    rendered = _render([PaperFactory()], [topic])
+    build_digest_message(rendered_or_edition=rendered, subscriber=reader, delivery_id=42).send()
+    (sent,) = mail.outbox
+    params = sent.anymail_test_params
+    unsubscribe = sent.extra_headers["List-Unsubscribe"]
+    assert unsubscribe.startswith("<https://paperboy.example/unsubscribe/")
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "List-Id" in sent.extra_headers
+    assert params["tags"] == ["digest"]
+    assert params["metadata"] == {"delivery_id": "42"}
+    assert sent.from_email == "Digest <digest@paperboy.example>"
+    html = sent.alternatives[0][0]
+    assert unsubscribe.strip("<>") in html
+    assert unsubscribe.strip("<>") in sent.body
+    assert "%%PAPERBOY" not in html
+    assert "%%PAPERBOY" not in sent.body
+    assert 'href="/' not in html  # every link absolute

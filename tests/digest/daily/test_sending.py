@@ -1,0 +1,173 @@
+"""Sending one chunk: claims, one connection, per-message outcomes, personal links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import threading
+
+import pytest
+import time_machine
+from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from django.core import mail
+from django.db import connection
+
+from digest.daily.dispatch import dispatch_due
+from digest.daily.sending import claim, is_transient, send_chunk
+from digest.models import Delivery
+from subscriptions.links import unsubscribe_url
+from tests.digest.daily import fake_esp
+from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+DAY = NOW.date()
+
+
+@pytest.fixture(autouse=True)
+def esp(settings):
+    settings.EMAIL_BACKEND = "tests.digest.daily.fake_esp.EmailBackend"
+    settings.SITE_URL = "https://paperboy.example"
+    fake_esp.reset()
+    mail.outbox = []
+    with time_machine.travel(NOW, tick=False):
+        yield fake_esp
+
+
+@pytest.fixture
+def chunk() -> list[int]:
+    """Six due readers planned and queued (not sent): the ids of their one chunk."""
+    topic = TopicFactory(name="LLM", slug="llm")
+    for n in range(3):
+        PaperTopicFactory(paper=PaperFactory(title=f"Paper {n}", listed_on=DAY, upvotes=9 - n), topic=topic)
+    for n in range(6):
+        SubscriberFactory(email=f"s{n}@example.com", topics=[topic], delivery_hour=8)
+    captured: list[list[int]] = []
+    dispatch_due(enqueue=captured.append)
+    (ids,) = captured
+    return ids
+
+
+def _status(email: str) -> Delivery:
+    return Delivery.objects.get(subscriber__email=email)
+
+
+def test_a_chunk_is_sent_over_one_connection(chunk, esp):
+    result = send_chunk(chunk)
+    assert result.sent == 6
+    assert len(esp.opened) == 1
+    assert len(mail.outbox) == 6
+
+
+def test_each_message_carries_its_own_readers_links_only(chunk):
+    send_chunk(chunk)
+    for message in mail.outbox:
+        (address,) = message.to
+        own = unsubscribe_url(SubscriberFactory._meta.model.objects.get(email=address))
+        html = message.alternatives[0][0]
+        assert message.extra_headers["List-Unsubscribe"] == f"<{own}>"
+        assert own in html
+        assert own in message.body
+        others = [m.extra_headers["List-Unsubscribe"].strip("<>") for m in mail.outbox if m is not message]
+        assert not any(url in html or url in message.body for url in others)
+
+
+def test_the_esp_message_id_and_send_time_are_recorded(chunk):
+    send_chunk(chunk)
+    for message in mail.outbox:
+        row = _status(message.to[0])
+        assert row.status == Delivery.Status.SENT
+        assert row.esp_message_id == str(message.anymail_status.message_id)
+        assert row.sent_at == NOW
+        assert message.anymail_test_params["metadata"] == {"delivery_id": str(row.pk)}
+
+
+def test_rows_claimed_elsewhere_or_already_sent_are_left_alone(chunk):
+    first = claim(chunk[:2])
+    assert [d.pk for d in first] == chunk[:2]
+    assert [d.attempts for d in first] == [1, 1]
+    statuses = Delivery.objects.filter(pk__in=chunk[:2]).values_list("status", flat=True)
+    assert list(statuses) == [Delivery.Status.SENDING] * 2
+    result = send_chunk(chunk)  # another worker got the same ids meanwhile
+    assert result.sent == 4
+    assert {m.to[0] for m in mail.outbox} == {f"s{n}@example.com" for n in range(2, 6)}
+    assert claim(chunk) == []
+
+
+def test_one_bad_message_never_stops_the_rest_of_the_chunk(chunk, esp):
+    esp.script["s0@example.com"] = [AnymailAPIError("bad request", status_code=400)]
+    esp.script["s3@example.com"] = [smtplib.SMTPResponseException(451, b"try later")]
+    esp.script["s4@example.com"] = [ValueError("unusable address")]
+    result = send_chunk(chunk)
+    assert result.sent == 3
+    assert _status("s0@example.com").status == Delivery.Status.FAILED
+    assert "status 400" in _status("s0@example.com").error
+    assert _status("s3@example.com").status == Delivery.Status.QUEUED  # temporary: retried later
+    assert result.retry_ids == [_status("s3@example.com").pk]
+    assert _status("s4@example.com").status == Delivery.Status.FAILED
+    assert sorted(m.to[0] for m in mail.outbox) == ["s1@example.com", "s2@example.com", "s5@example.com"]
+
+
+def test_a_connection_that_cannot_open_puts_every_row_back_for_a_retry(chunk, esp):
+    esp.refuse_connection.append(ConnectionRefusedError("ESP unreachable"))
+    result = send_chunk(chunk)
+    assert result.sent == 0
+    assert sorted(result.retry_ids) == sorted(chunk)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.QUEUED}
+    esp.refuse_connection.clear()
+    assert send_chunk(result.retry_ids).sent == 6
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {2}
+
+
+def test_sending_a_chunk_per_message_takes_a_fixed_number_of_queries(chunk, django_assert_max_num_queries):
+    # claim (2 statements in a transaction with row locks, 3 without), editions,
+    # one status update per message; BEGIN/COMMIT count as queries on PostgreSQL
+    with django_assert_max_num_queries(5 + len(chunk)):
+        send_chunk(chunk)
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (AnymailAPIError("server", status_code=503), True),
+        (AnymailAPIError("slow down", status_code=429), True),
+        (AnymailAPIError("no response"), True),
+        (AnymailAPIError("bad request", status_code=422), False),
+        (AnymailRecipientsRefused("refused"), False),
+        (AnymailInvalidAddress("bad address"), False),
+        (smtplib.SMTPResponseException(421, b"busy"), True),
+        (smtplib.SMTPResponseException(550, b"no such user"), False),
+        (smtplib.SMTPServerDisconnected("gone"), True),
+        (TimeoutError(), True),
+        (ValueError("bug"), False),
+    ],
+)
+def test_only_temporary_errors_are_retried(error, transient):
+    assert is_transient(error) is transient
+
+
+@pytest.mark.skipif(
+    not connection.features.has_select_for_update_skip_locked,
+    reason="concurrent claims need row locks (PostgreSQL; set DATABASE_URL)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_claiming_the_same_chunk_at_once_split_it(chunk):
+    barrier = threading.Barrier(2)
+    taken: list[list[int]] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=10)
+            taken.append([d.pk for d in claim(chunk)])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(taken) == 2
+    assert sorted(taken[0] + taken[1]) == sorted(chunk)
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
