@@ -206,6 +206,10 @@ class Delivery(models.Model):
         return f"{self.subscriber_id} · {self.digest_date} · {self.status}"
 
 
+# Deliveries that count as "sent" for the no-repeat rule (what a reader got or is getting).
+HISTORY_STATUSES = (Delivery.Status.SENT, Delivery.Status.QUEUED, Delivery.Status.SENDING)
+
+
 class SendingSettings(models.Model):
     """Singleton of switches an editor flips in admin (pk is always 1)."""
 

@@ -7,7 +7,11 @@ Rotating `Subscriber.token_key` invalidates every token issued before.
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
+import hmac
+import time
 import uuid
 from datetime import timedelta
 
@@ -38,6 +42,35 @@ def _salt(purpose: Purpose) -> str:
 def make_token(subscriber: Subscriber, purpose: Purpose) -> str:
     """A URL-safe signed token for `subscriber` and `purpose`."""
     return signing.TimestampSigner(salt=_salt(purpose)).sign(subscriber.token_key.hex)
+
+
+class TokenMaker:
+    """`make_token` for a million readers: the same tokens, byte for byte, cheaper.
+
+    `TimestampSigner.sign` derives the purpose's HMAC key from SECRET_KEY and base62-encodes
+    the clock on every call; this derives the key once (as `django.utils.crypto.salted_hmac`
+    does: sha256 of salt + "signer" + SECRET_KEY), keeps the HMAC state to copy, and encodes
+    the timestamp once a second. Same salt, key, algorithm (sha256) and format
+    ("<hex>:<base62 time>:<urlsafe base64 mac>"), so `read_token` accepts what it makes.
+    """
+
+    def __init__(self, purpose: Purpose) -> None:
+        key = hashlib.sha256((_salt(purpose) + "signer" + settings.SECRET_KEY).encode()).digest()
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+        self._second, self._stamp = -1, ""
+
+    def _timestamp(self) -> str:
+        now = int(time.time())
+        if now != self._second:
+            self._second, self._stamp = now, signing.b62_encode(now)
+        return self._stamp
+
+    def token(self, token_key: uuid.UUID) -> str:
+        """The token `make_token` gives a reader with this token_key, at this second."""
+        signed = f"{token_key.hex}:{self._timestamp()}"
+        mac = self._mac.copy()
+        mac.update(signed.encode())
+        return f"{signed}:{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
 
 
 def _max_age(purpose: Purpose) -> timedelta | None:

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from digest.daily.storage import on_postgresql
 from digest.models import Paper, PaperTopic
 from subscriptions.models import Subscriber, Topic
 
@@ -81,7 +82,7 @@ def _insert(model: type[models.Model], fields: list[str], rows: Iterable[tuple[A
     meta = model._meta
     json_at = [i for i, name in enumerate(fields) if isinstance(meta.get_field(name), models.JSONField)]
     count = 0
-    if connection.vendor == "postgresql":
+    if on_postgresql():
         columns = ", ".join(meta.get_field(name).column for name in fields)
         with (
             connection.cursor() as cursor,
@@ -181,7 +182,7 @@ def generate(spec: Spec, *, day: dt.date, progress: Callable[[int], None] = lamb
     make_papers(spec, topic_ids, day, rng)
     keys = topic_set_catalog(spec, topic_ids, rng)
     made = make_readers(spec, keys, rng, progress)
-    if connection.vendor == "postgresql":  # fresh statistics, as autovacuum would give a real table
+    if on_postgresql():  # fresh statistics, as autovacuum would give a real table
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     distinct = Subscriber.objects.order_by().values("topic_key").distinct().count()

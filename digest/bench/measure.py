@@ -15,15 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
-@dataclass
+@dataclass(eq=False)
 class QueryCounter:
-    """Counts every SQL statement the default connection runs while installed (also on the
-    dispatcher's writer thread, which installs the same wrappers on its own connection)."""
+    """Counts every SQL statement run while `counting()`: on this thread's connection and on
+    every connection opened meanwhile (the dispatcher's writer thread opens its own), which
+    it wraps from the outside through Django's `connection_created` signal."""
 
     count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -35,8 +38,22 @@ class QueryCounter:
 
     @contextmanager
     def counting(self) -> Iterator[QueryCounter]:
-        with connection.execute_wrapper(self):
-            yield self
+        wrapped: list[BaseDatabaseWrapper] = []
+
+        def wrap(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
+            if self not in connection.execute_wrappers:
+                connection.execute_wrappers.append(self)
+                wrapped.append(connection)
+
+        connection_created.connect(wrap, weak=False, dispatch_uid=id(self))
+        try:
+            with connection.execute_wrapper(self):
+                yield self
+        finally:
+            connection_created.disconnect(dispatch_uid=id(self))
+            for other in wrapped:
+                if self in other.execute_wrappers:
+                    other.execute_wrappers.remove(self)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from digest.bench.measure import Phases, QueryCounter, peak_rss_mb, reset_peak_r
 from digest.bench.naive import send_naively
 from digest.daily.dispatch import dispatch_due
 from digest.daily.sending import send_chunk
+from digest.daily.storage import on_postgresql
 from digest.models import Delivery, Edition, Paper, PaperSnapshot, PaperTopic
 from subscriptions.models import Subscriber, Topic
 
@@ -99,7 +100,7 @@ def _tables() -> list[str]:
 def clear_run() -> None:
     """Forget a mode's deliveries and editions so the next mode starts from the same state
     (TRUNCATE on PostgreSQL outside a transaction; deferred constraints forbid it inside one)."""
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+    if on_postgresql() and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {Delivery._meta.db_table}, {Edition.papers.through._meta.db_table}, "
                            f"{Edition._meta.db_table}")  # fmt: skip
@@ -110,7 +111,7 @@ def clear_run() -> None:
 
 def cleanup() -> None:
     """Delete every row the bench created (the database was empty of them before)."""
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+    if on_postgresql() and not connection.in_atomic_block:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {', '.join(_tables())}")

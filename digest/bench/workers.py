@@ -22,11 +22,11 @@ from typing import IO
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connection
 
 from digest.bench.measure import QueryCounter, peak_rss_mb, reset_peak_rss
 from digest.bench.runner import ModeResult, clear_run
 from digest.daily.dispatch import dispatch_due
+from digest.daily.storage import on_postgresql
 from digest.models import Delivery
 
 QUEUE = "bench_digest"
@@ -117,7 +117,7 @@ def _wait_ready(log: Path, process: subprocess.Popen[bytes], timeout: float = 60
 
 def run_with_workers(workers: int, *, digest_date: object, quiet: bool, err: IO[str]) -> ModeResult:
     """Plan in this process, send on `workers` Celery workers through the SMTP sink."""
-    if not settings.REDIS_URL or connection.vendor != "postgresql":
+    if not settings.REDIS_URL or not on_postgresql():
         raise CommandError("--workers needs REDIS_URL (the broker) and a PostgreSQL DATABASE_URL")
     from digest.tasks import send_delivery_chunk
 

@@ -85,12 +85,14 @@ def ranked_papers(
             to_attr="latest_snapshots",
         ),
     )
-    ranked = [_rank(paper, now=now, params=params) for paper in papers]
+    ranked = [rank_paper(paper, now=now, params=params) for paper in papers]
     ranked.sort(key=lambda r: (not r.pinned, -r.score, -r.paper.upvotes, r.paper.pk))
     return ranked[:limit] if limit is not None else ranked
 
 
-def _rank(paper: Paper, *, now: dt.datetime, params: TrendingParams) -> RankedPaper:
+def rank_paper(paper: Paper, *, now: dt.datetime, params: TrendingParams) -> RankedPaper:
+    """Score one paper prefetched as `ranked_papers` does (its `ranked_matches` and
+    `latest_snapshots`); the candidate pools call it once per (paper, topic)."""
     found: list[PaperTopic] = paper.ranked_matches  # type: ignore[attr-defined]
     relevance = max((m.score for m in found), default=0.0)
     upvote_growth, comment_growth = _growth(paper.latest_snapshots)  # type: ignore[attr-defined]

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from digest.catalog.ranking import _rank as rank_paper
-from digest.catalog.ranking import ranked_papers
+from digest.catalog.ranking import rank_paper, ranked_papers
 from digest.catalog.trending import TrendingParams
 from digest.models import Paper
 from subscriptions.models import Topic

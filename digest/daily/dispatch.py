@@ -13,16 +13,16 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from digest.daily import storage
 from digest.daily.due import due_chunks, due_readers
 from digest.daily.editions import Plan, Planner
-from digest.daily.storage.arrays import date_array, int_array
+from digest.daily.storage import NewDelivery
 from digest.models import Delivery, SendingSettings
 
 logger = logging.getLogger(__name__)
@@ -43,61 +43,16 @@ class DispatchReport:
         return asdict(self)
 
 
-_INSERT_SQL = """
-INSERT INTO {table} (subscriber_id, digest_date, edition_id, status, note,
-                     esp_message_id, attempts, error, created_at, updated_at)
-SELECT v.subscriber_id, v.digest_date, v.edition_id,
-       CASE WHEN v.edition_id IS NULL THEN %s ELSE %s END,
-       CASE WHEN v.edition_id IS NULL THEN %s ELSE '' END, '', 0, '', %s, %s
-FROM unnest(%s::bigint[], %s::date[], %s::bigint[]) AS v(subscriber_id, digest_date, edition_id)
-ON CONFLICT (subscriber_id, digest_date) DO NOTHING
-RETURNING id, status
-"""
-
-
-def _insert_returning(plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> list[int]:
-    """PostgreSQL: one INSERT … ON CONFLICT DO NOTHING RETURNING for the chunk (no model objects)."""
-    now = timezone.now()
-    params = [
-        Delivery.Status.SKIPPED.value,
-        Delivery.Status.QUEUED.value,
-        NOTHING_NEW,
-        now,
-        now,
-        int_array(p.reader.pk for p in plans),
-        date_array(p.reader.digest_date for p in plans),
-        int_array(editions[(p.reader.digest_date, p.key)] if p.key else None for p in plans),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL.format(table=Delivery._meta.db_table), params)
-        return [pk for pk, status in cursor.fetchall() if status == Delivery.Status.QUEUED]
-
-
 def _create_deliveries(plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> list[int]:
     """Insert the chunk's rows (the unique constraint drops duplicates); ids of the queued
     rows this call inserted (a concurrent run queues and sends its own)."""
-    if connection.vendor == "postgresql":
-        return _insert_returning(plans, editions)
     rows = [
-        Delivery(
-            subscriber_id=p.reader.pk,
-            digest_date=p.reader.digest_date,
-            edition_id=editions.get((p.reader.digest_date, p.key)),
-            status=Delivery.Status.QUEUED if p.key else Delivery.Status.SKIPPED,
-            note="" if p.key else NOTHING_NEW,
+        NewDelivery(
+            p.reader.pk, p.reader.digest_date, editions[(p.reader.digest_date, p.key)] if p.key else None
         )
         for p in plans
     ]
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    dates = {p.reader.digest_date for p in plans}
-    return list(
-        Delivery.objects.filter(
-            subscriber_id__in=[p.reader.pk for p in plans],
-            digest_date__in=dates,
-            status=Delivery.Status.QUEUED,
-            attempts=0,
-        ).values_list("pk", flat=True)
-    )
+    return storage.insert_deliveries(rows, skipped_note=NOTHING_NEW)
 
 
 def requeue_stuck(*, now: dt.datetime, size: int) -> Iterator[list[int]]:
@@ -125,38 +80,27 @@ class _RowWriter:
     """Writes each chunk's Delivery rows, then hands the queued ids to `enqueue` (always from
     the calling thread, in chunk order).
 
-    On PostgreSQL in autocommit the inserts run on a second connection in one helper thread,
-    so the database writes chunk N while this thread plans chunk N+1; at most `AHEAD`
-    chunks wait. Errors surface in the caller. Elsewhere (SQLite, inside a transaction,
-    DIGEST_OVERLAP_WRITES off) rows are written inline.
+    Where storage.overlapped_writes() allows it (PostgreSQL in autocommit), the inserts run
+    on a second connection in one helper thread, so the database writes chunk N while this
+    thread plans chunk N+1; at most `AHEAD` chunks wait. Errors surface in the caller.
+    Elsewhere rows are written inline.
     """
 
     AHEAD = 2
 
     def __init__(self, enqueue: Callable[[list[int]], None], report: DispatchReport) -> None:
         self._enqueue, self._report = enqueue, report
-        threaded = (
-            settings.DIGEST_OVERLAP_WRITES
-            and connection.vendor == "postgresql"
-            and not connection.in_atomic_block
-        )
+        threaded = storage.overlapped_writes()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="dispatch-writer") if threaded else None
         self._pending: deque[Future[list[int]]] = deque()
-        self._wrappers = list(connection.execute_wrappers)  # e.g. query counters: they see both threads
 
     def write(self, plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> None:
         if self._pool is None:
             self._hand_out(_create_deliveries(plans, editions))
             return
-        self._pending.append(self._pool.submit(self._write, plans, editions))
+        self._pending.append(self._pool.submit(_create_deliveries, plans, editions))
         while len(self._pending) > self.AHEAD:
             self._hand_out(self._pending.popleft().result())
-
-    def _write(self, plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> list[int]:
-        with ExitStack() as stack:
-            for wrapper in self._wrappers:
-                stack.enter_context(connection.execute_wrapper(wrapper))
-            return _create_deliveries(plans, editions)
 
     def _hand_out(self, ids: list[int]) -> None:
         self._report.queued += len(ids)

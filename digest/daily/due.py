@@ -14,21 +14,15 @@ import logging
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection
-from django.db.models import Case, DateField, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, DateField, Exists, OuterRef, Q, QuerySet, Value, When
 
+from digest.daily import storage
 from digest.models import Delivery
 from subscriptions.localtime import is_valid_timezone, local_now
 from subscriptions.models import Subscriber
 from subscriptions.selectors import mailable_subscribers
 
 logger = logging.getLogger(__name__)
-
-READER_FIELDS = ("pk", "topic_key", "frequency", "papers_per_email", "local_date", "recent_editions")
-# Deliveries that count as "sent" for the no-repeat rule.
-HISTORY_STATUSES = (Delivery.Status.SENT, Delivery.Status.QUEUED, Delivery.Status.SENDING)
 
 
 class DueReader(NamedTuple):
@@ -39,7 +33,7 @@ class DueReader(NamedTuple):
     frequency: str
     papers_per_email: int
     digest_date: dt.date
-    # Editions sent in the no-repeat window, when the due query fetched them (PostgreSQL).
+    # Editions sent in the no-repeat window (None: not looked up yet, e.g. a preview stand-in).
     recent_editions: list[int] | None = None
 
     @classmethod
@@ -103,35 +97,12 @@ def due_readers(
     )
 
 
-def _with_recent_editions(queryset: QuerySet[Subscriber]) -> QuerySet[Subscriber]:
-    """PostgreSQL: each due reader's editions of the no-repeat window, in the same query
-    (an array subquery on the (subscriber, digest_date) index). Elsewhere: None, and the
-    planner asks for them in a query of its own."""
-    if connection.vendor != "postgresql":
-        return queryset.annotate(recent_editions=Value(None, output_field=IntegerField()))
-    window = Delivery.objects.filter(
-        subscriber=OuterRef("pk"),
-        digest_date__gte=OuterRef("local_date") - dt.timedelta(days=settings.DIGEST_NO_REPEAT_DAYS),
-        digest_date__lt=OuterRef("local_date"),
-        status__in=HISTORY_STATUSES,
-        edition__isnull=False,
-    ).values("edition_id")
-    return queryset.annotate(recent_editions=ArraySubquery(window))
-
-
 def due_chunks(queryset: QuerySet[Subscriber], *, size: int) -> Iterator[list[DueReader]]:
-    """Yield lists of DueReader ordered by topic set, then primary key (keyset pagination on
-    the `subscriber_topic_set_idx` index: one query a chunk, history included on PostgreSQL).
+    """Yield lists of DueReader ordered by topic set, then primary key, each reader with the
+    editions of their no-repeat window (one keyset page a chunk: see digest.daily.storage).
     Readers of one topic set come together, so a chunk spans few editions and a batch send
     makes few ESP calls."""
-    queryset = _with_recent_editions(queryset)
-    table = Subscriber._meta.db_table
-    after = f"({table}.topic_key, {table}.id) > (%s, %s)"
-    last: tuple[str, int] | None = None
-    while True:
-        page = queryset if last is None else queryset.extra(where=[after], params=list(last))  # noqa: S610 - fixed SQL, bound params
-        rows = list(page.order_by("topic_key", "pk").values_list(*READER_FIELDS)[:size])
-        if not rows:
-            return
-        last = (rows[-1][1], rows[-1][0])
+    after: tuple[str, int] | None = None
+    while rows := storage.due_page(queryset, after=after, size=size):
+        after = (rows[-1][1], rows[-1][0])
         yield list(map(DueReader._make, rows))

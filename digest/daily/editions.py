@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from django.conf import settings
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from digest.daily import storage
 from digest.daily.candidates import CandidatePool, parse_topic_key
-from digest.daily.due import HISTORY_STATUSES, DueReader
+from digest.daily.due import DueReader
 from digest.daily.rendering import CardRenderer, render_digest
-from digest.models import Delivery, Edition, Paper
+from digest.models import Edition, Paper
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
 
@@ -72,45 +70,24 @@ class Planner:
         return [every[t] for t in topic_ids if t in every]
 
     def _history(self, readers: Sequence[DueReader]) -> dict[int, set[int]]:
-        """Paper ids each reader was sent (or is being sent) in the no-repeat window. The due
-        query brings the edition ids on PostgreSQL; elsewhere one query here. Paper lists of
-        editions not seen yet in this run: one more query."""
-        pairs = [(r.pk, e) for r in readers if r.recent_editions for e in r.recent_editions]
-        unknown = [r for r in readers if r.recent_editions is None]
+        """Paper ids each reader was sent (or is being sent) in the no-repeat window. Due
+        readers come with their edition ids; others (a preview) are looked up. Paper lists of
+        editions not seen yet in this run: one query."""
+        editions = {r.pk: r.recent_editions for r in readers if r.recent_editions is not None}
+        unknown = [(r.pk, r.digest_date) for r in readers if r.recent_editions is None]
         if unknown:
-            pairs += self._history_rows(unknown)
-        missing = {edition_id for _, edition_id in pairs} - self._edition_papers.keys()
+            editions.update(storage.recent_editions(unknown))
+        missing = {e for ids in editions.values() for e in ids} - self._edition_papers.keys()
         if missing:
             for edition_id, paper_ids in Edition.objects.filter(pk__in=missing).values_list(
                 "pk", "paper_ids"
             ):
                 self._edition_papers[edition_id] = tuple(paper_ids)
-        history: dict[int, set[int]] = {}
-        for reader_id, edition_id in pairs:
-            history.setdefault(reader_id, set()).update(self._edition_papers.get(edition_id, ()))
-        return history
-
-    @staticmethod
-    def _history_rows(readers: Sequence[DueReader]) -> list[tuple[int, int]]:
-        """(reader id, edition id) of the readers' deliveries in their no-repeat windows (for
-        databases whose due query does not bring them: see digest.daily.due._with_recent_editions)."""
-        days = settings.DIGEST_NO_REPEAT_DAYS
-        first = min(r.digest_date for r in readers) - dt.timedelta(days=days)
-        last = max(r.digest_date for r in readers)
-        recent = Delivery.objects.filter(
-            digest_date__gte=first, digest_date__lt=last, status__in=HISTORY_STATUSES, edition__isnull=False
-        )
-        rows = recent.filter(subscriber_id__in=[r.pk for r in readers]).values_list(
-            "subscriber_id", "edition_id", "digest_date"
-        )
-        by_reader = {r.pk: r for r in readers}
-        return [
-            (reader_id, edition_id)
-            for reader_id, edition_id, day in rows
-            if by_reader[reader_id].digest_date - dt.timedelta(days=days)
-            <= day
-            < by_reader[reader_id].digest_date
-        ]
+        return {
+            reader_id: {p for e in ids for p in self._edition_papers.get(e, ())}
+            for reader_id, ids in editions.items()
+            if ids
+        }
 
     def _pick(self, reader: DueReader, exclude: set[int]) -> tuple[tuple[int, ...], str]:
         topic_ids = parse_topic_key(reader.topic_key)
@@ -151,7 +128,7 @@ class Planner:
         missing = [plan for pair, plan in wanted.items() if pair not in self._edition_ids]
         for start in range(0, len(missing), RENDER_BATCH):
             new = [self._render(plan) for plan in missing[start : start + RENDER_BATCH]]
-            self._edition_ids.update(store_editions(new))
+            self._edition_ids.update(storage.insert_editions(new))  # a concurrent run's row wins
         return {pair: self._edition_ids[pair] for pair in wanted}
 
     def _render(self, plan: Plan) -> Edition:
@@ -180,82 +157,8 @@ class Planner:
         return edition
 
 
-_EDITION_COLUMNS = (
-    "digest_date", "frequency", "topic_key", "content_key", "paper_ids",
-    "subject", "preheader", "html", "text", "slug", "created_at",
-)  # fmt: skip
-
-
-_INSERT_EDITIONS_SQL = """
-WITH inserted AS (
-    INSERT INTO {edition} ({columns}) VALUES {rows}
-    ON CONFLICT (digest_date, content_key) DO NOTHING
-    RETURNING id, digest_date, content_key, paper_ids
-), links AS (
-    INSERT INTO {links} (edition_id, paper_id)
-    SELECT inserted.id, paper.id::bigint
-    FROM inserted, jsonb_array_elements_text(inserted.paper_ids) AS paper(id)
-    ON CONFLICT DO NOTHING
-)
-SELECT id, digest_date, content_key FROM inserted
-"""
-
-
-def _insert_editions_pg(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
-    """One statement: a multi-row INSERT … ON CONFLICT DO NOTHING of the editions (rendered
-    HTML travels as plain string parameters) and of their paper links."""
-    now = timezone.now()
-    row = "(" + ", ".join(["%s::jsonb" if c == "paper_ids" else "%s" for c in _EDITION_COLUMNS]) + ")"
-    sql = _INSERT_EDITIONS_SQL.format(
-        edition=Edition._meta.db_table,
-        columns=", ".join(_EDITION_COLUMNS),
-        rows=", ".join([row] * len(new)),
-        links=Edition.papers.through._meta.db_table,
-    )
-    params: list[object] = []
-    for e in new:
-        params += [e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids))]
-        params += [e.subject, e.preheader, e.html, e.text, e.slug, now]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {(day, key): pk for pk, day, key in cursor.fetchall()}
-
-
-def store_editions(new: Sequence[Edition]) -> dict[tuple[dt.date, str], int]:
-    """Save rendered editions (a concurrent run may have saved the same content first: its
-    row wins); ids by (date, content key)."""
-    if not new:
-        return {}
-    if connection.vendor == "postgresql":
-        found = _insert_editions_pg(new)
-    else:
-        Edition.objects.bulk_create(new, ignore_conflicts=True)
-        found = {}
-    pairs = [(e.digest_date, e.content_key) for e in new if (e.digest_date, e.content_key) not in found]
-    if pairs:
-        found.update(_existing(pairs))
-        links = [
-            Edition.papers.through(edition_id=found[(e.digest_date, e.content_key)], paper_id=pid)
-            for e in new
-            if (e.digest_date, e.content_key) in pairs
-            for pid in e.paper_ids
-        ]
-        Edition.papers.through.objects.bulk_create(links, ignore_conflicts=True)
-    return found
-
-
 def _existing_on(days: Iterable[dt.date]) -> Iterable[tuple[tuple[dt.date, str], int]]:
     rows = Edition.objects.filter(digest_date__in=list(days)).values_list("digest_date", "content_key", "pk")
-    return (((day, key), pk) for day, key, pk in rows)
-
-
-def _existing(pairs: Iterable[tuple[dt.date, str]]) -> Iterable[tuple[tuple[dt.date, str], int]]:
-    pairs = list(pairs)
-    keys = {key for _, key in pairs}
-    days = {day for day, _ in pairs}
-    rows = Edition.objects.filter(digest_date__in=days, content_key__in=keys).values_list(
-        "digest_date", "content_key", "pk"
-    )
     return (((day, key), pk) for day, key, pk in rows)
 
 

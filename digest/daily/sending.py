@@ -12,39 +12,31 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import make_msgid
+from typing import Protocol
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailInvalidAddress, AnymailRecipientsRefused
 from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import InterfaceError, OperationalError, transaction
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import InterfaceError, OperationalError
 from django.db import connection as db_connection
-from django.db.models import F
 from django.utils import timezone
 
+from digest.daily import storage
 from digest.daily.rendering import RenderedDigest, merge_fields, personalize
-from digest.daily.storage.arrays import int_array, text_array
 from digest.models import Delivery, Edition
-from digest.personal_links import LinkMaker
-from subscriptions.links import preferences_url, unsubscribe_url
+from subscriptions.links import LinkMaker
 from subscriptions.messages import build_message, unsubscribe_headers
-from subscriptions.models import Subscriber
 
 logger = logging.getLogger(__name__)
 
 DIGEST_TAG = "digest"
 _REJECTED = {"rejected", "invalid"}
-_CLAIM_FIELDS = (
-    "pk",
-    "attempts",
-    "edition_id",
-    "subscriber_id",
-    "subscriber__email",
-    "subscriber__token_key",
-)
 
 
 class TransientSendError(Exception):
@@ -62,19 +54,29 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TransientSendError | smtplib.SMTPServerDisconnected | OSError | TimeoutError)
 
 
+class Addressee(Protocol):
+    """Whom a digest is addressed to: a Subscriber, or the Recipient of a claimed row."""
+
+    @property
+    def email(self) -> str: ...
+    @property
+    def token_key(self) -> uuid.UUID: ...
+
+
 def build_digest_message(
     *,
     rendered_or_edition: RenderedDigest | Edition,
-    subscriber: Subscriber | Recipient,
+    subscriber: Addressee,
     delivery_id: int | None = None,
     test: bool = False,
-    connection: object = None,
+    connection: BaseEmailBackend | None = None,
     links: tuple[str, str] | None = None,
 ) -> AnymailMessage:
     """One reader's digest: their links filled in, unsubscribe headers, tag and delivery metadata.
 
-    `links` (preferences, unsubscribe), when given, are the reader's own (see LinkMaker)."""
-    prefs, unsub = links or (preferences_url(subscriber), unsubscribe_url(subscriber))
+    `links` (preferences, unsubscribe) are the reader's own; a sender passes them from the
+    LinkMaker it keeps for its chunk, else one is made here."""
+    prefs, unsub = links or LinkMaker().links(subscriber.token_key)
     item = rendered_or_edition
     metadata = {"delivery_id": str(delivery_id)} if delivery_id else {}
     if test:
@@ -110,7 +112,7 @@ class Recipient:
 
     pk: int
     email: str
-    token_key: object
+    token_key: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -119,82 +121,35 @@ class Claimed:
 
     pk: int
     attempts: int
-    edition_id: int | None
+    edition_id: int
     subscriber: Recipient
 
 
-_CLAIM_SQL = """
-WITH mine AS (
-    SELECT id FROM {delivery} WHERE id = ANY(%s::bigint[]) AND status = %s ORDER BY id FOR UPDATE SKIP LOCKED
-)
-UPDATE {delivery} AS d SET status = %s, attempts = d.attempts + 1, claimed_at = %s, updated_at = %s
-FROM mine, {subscriber} AS s
-WHERE d.id = mine.id AND s.id = d.subscriber_id
-RETURNING d.id, d.attempts, d.edition_id, s.id, s.email, s.token_key
-"""
-
-
 def claim(delivery_ids: Sequence[int]) -> list[Claimed]:
-    """Move queued rows to `sending`; return exactly the rows this call claimed.
-
-    PostgreSQL: one statement that locks the rows it takes (SKIP LOCKED: concurrent claims
-    split them). Elsewhere the conditional update plus this claim's timestamp decide.
-    """
-    stamp = timezone.now()
-    if db_connection.vendor == "postgresql":
-        sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, subscriber=Subscriber._meta.db_table)
-        with transaction.atomic(), db_connection.cursor() as cursor:
-            cursor.execute(
-                sql, [int_array(delivery_ids), Delivery.Status.QUEUED, Delivery.Status.SENDING, stamp, stamp]
+    """Move queued rows to `sending`; return exactly the rows this call claimed (a row another
+    sender claimed, or already sent, is left alone: see digest.daily.storage.claim). A queued
+    row without an edition cannot be sent: it is marked failed, never retried."""
+    claimed = []
+    now = timezone.now()
+    for pk, attempts, edition_id, sid, email, token in storage.claim(delivery_ids, now=now):
+        if edition_id is None:
+            logger.error("delivery %s was queued without an edition: marked failed", pk)
+            storage.record_outcome(
+                pk, status=Delivery.Status.FAILED, now=now, error="queued without an edition"
             )
-            return _as_claimed(sorted(cursor.fetchall()))
-    claimed = {"status": Delivery.Status.SENDING, "claimed_at": stamp, "updated_at": stamp}
-    mine = list(
-        Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.QUEUED).values_list(
-            "pk", flat=True
-        )
-    )
-    Delivery.objects.filter(pk__in=mine, status=Delivery.Status.QUEUED).update(
-        attempts=F("attempts") + 1, **claimed
-    )
-    rows = (
-        Delivery.objects.filter(pk__in=mine, status=Delivery.Status.SENDING, claimed_at=stamp)
-        .order_by("pk")
-        .values_list(*_CLAIM_FIELDS)
-    )
-    return _as_claimed(rows)
-
-
-def _as_claimed(rows: Iterable[tuple[int, int, int | None, int, str, object]]) -> list[Claimed]:
-    """(id, attempts, edition id, reader id, email, token key) rows as Claimed."""
-    return [
-        Claimed(pk=pk, attempts=attempts, edition_id=edition_id, subscriber=Recipient(sid, email, token))
-        for pk, attempts, edition_id, sid, email, token in rows
-    ]
-
-
-_RECORD_SQL = (
-    "UPDATE {table} SET status = %s, updated_at = %s, error = %s{sent} WHERE id = %s AND status = %s"
-)
+            continue
+        claimed.append(Claimed(pk, attempts, edition_id, Recipient(sid, email, token)))
+    return claimed
 
 
 def _record(delivery: Claimed, *, outcome: str, message_id: str = "", error: str = "") -> None:
-    """Write one row's outcome (only while it is still this sender's `sending` row). Fixed SQL:
-    per-message sending writes once per message, so no ORM query building on that path."""
-    now = db_connection.ops.adapt_datetimefield_value(timezone.now())
-    sent = outcome == Delivery.Status.SENT
-    sql = _RECORD_SQL.format(
-        table=Delivery._meta.db_table, sent=", esp_message_id = %s, sent_at = %s" if sent else ""
+    """Write one row's outcome (only while it is still this sender's `sending` row)."""
+    now = timezone.now()
+    _reconnecting(
+        lambda: storage.record_outcome(
+            delivery.pk, status=outcome, now=now, error=error, message_id=message_id
+        )
     )
-    params: list[object] = [outcome, now, error[:2000]]
-    params += [message_id[:200], now] if sent else []
-    params += [delivery.pk, Delivery.Status.SENDING.value]
-
-    def write() -> None:
-        with db_connection.cursor() as cursor:
-            cursor.execute(sql, params)
-
-    _reconnecting(write)
 
 
 def _reconnecting(write: Callable[[], object]) -> object:
@@ -335,37 +290,10 @@ def _record_batch(
 
 
 def _mark_sent(sent: Sequence[tuple[int, str]]) -> None:
-    """Record a chunk's accepted recipients: one UPDATE on PostgreSQL, one per ESP message id elsewhere."""
-    if not sent:
-        return
-    now = timezone.now()
-    if db_connection.vendor == "postgresql":
-        sql = (
-            f"UPDATE {Delivery._meta.db_table} AS d SET status = %s, esp_message_id = v.esp_id, "  # noqa: S608 - table name from the model
-            "sent_at = %s, updated_at = %s, error = '' "
-            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id) WHERE d.id = v.id AND d.status = %s"
-        )
-        params = [
-            Delivery.Status.SENT,
-            now,
-            now,
-            int_array(pk for pk, _ in sent),
-            text_array(e for _, e in sent),
-        ]
-
-        def write() -> None:
-            with db_connection.cursor() as cursor:
-                cursor.execute(sql, [*params, Delivery.Status.SENDING])
-
-        _reconnecting(write)
-        return
-    by_id: dict[str, list[int]] = {}
-    for pk, esp_id in sent:
-        by_id.setdefault(esp_id, []).append(pk)
-    for esp_id, ids in by_id.items():
-        rows = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING)
-        fields = {"status": Delivery.Status.SENT, "esp_message_id": esp_id, "sent_at": now, "updated_at": now}
-        _reconnecting(lambda rows=rows, fields=fields: rows.update(error="", **fields))
+    """Record a chunk's accepted recipients (one write on PostgreSQL: see storage.mark_sent)."""
+    if sent:
+        now = timezone.now()
+        _reconnecting(lambda: storage.mark_sent(sent, now=now))
 
 
 def send_chunk(delivery_ids: Sequence[int]) -> ChunkResult:

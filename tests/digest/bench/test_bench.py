@@ -8,12 +8,11 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 
 from config.celery_app import app
+from digest.daily.storage import on_postgresql
 from digest.models import Delivery, Edition, Paper
-from digest.personal_links import LinkMaker
-from subscriptions.links import preferences_url, unsubscribe_url
+from subscriptions.links import LinkMaker, preferences_url, unsubscribe_url
 from subscriptions.models import Subscriber, Topic
 from tests.celery_worker import needs_redis_and_postgres, test_database_url
 from tests.factories import SubscriberFactory
@@ -37,7 +36,7 @@ def per_chunk_bound(readers: int) -> int:
     """Fixed queries (pools, topics, settings) plus a handful per planning and sending chunk;
     SQLite splits bulk inserts at its 999-variable limit, hence more statements a chunk."""
     chunks = -(-readers // CHUNK)
-    return 40 + (12 if connection.vendor == "postgresql" else 30) * chunks
+    return 40 + (12 if on_postgresql() else 30) * chunks
 
 
 @pytest.mark.django_db
@@ -49,7 +48,7 @@ def test_batch_run_sends_every_reader_once_with_queries_per_chunk_not_per_reader
     assert 1 <= int(batch["editions"]) < 2000
     assert int(batch["messages"]) < 2000  # recipients share ESP calls
     # PostgreSQL records a chunk's sends in one UPDATE; other databases in one per ESP message.
-    per_message_writes = 0 if connection.vendor == "postgresql" else int(batch["messages"])
+    per_message_writes = 0 if on_postgresql() else int(batch["messages"])
     assert int(batch["queries"]) - per_message_writes <= per_chunk_bound(2000)
     assert not Subscriber.objects.exists()
     assert not Delivery.objects.exists()
@@ -85,7 +84,7 @@ def test_link_maker_signs_the_same_links_as_subscriptions_links():
 
 
 @pytest.mark.skipif(
-    connection.vendor != "postgresql",
+    not on_postgresql(),
     reason="sender processes and the dispatcher's writer thread need PostgreSQL (set DATABASE_URL)",
 )
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,118 @@
+"""Where the daily run reads and writes its rows: one function per operation.
+
+Each call goes to `postgres` (the statements that exist for speed: SKIP LOCKED claims,
+array-literal inserts and updates, the due page with each reader's history) or to its
+portable ORM twin `portable` (SQLite and the rest), chosen by the default connection's
+vendor. Both give the same results; the daily-run modules call only what is here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+
+from digest.daily.storage import portable, postgres
+from digest.daily.storage.rows import ClaimedRow, DueRow, EditionIds, NewDelivery, ReaderDay
+from digest.models import Edition
+from subscriptions.models import Subscriber
+
+__all__ = [
+    "ClaimedRow",
+    "DueRow",
+    "EditionIds",
+    "NewDelivery",
+    "ReaderDay",
+    "claim",
+    "due_page",
+    "insert_deliveries",
+    "insert_editions",
+    "mark_sent",
+    "on_postgresql",
+    "overlapped_writes",
+    "recent_editions",
+    "record_outcome",
+]
+
+
+def on_postgresql() -> bool:
+    """True when the default database is PostgreSQL (the fast path is in use)."""
+    return connection.vendor == "postgresql"
+
+
+class _Backend(Protocol):
+    """What `postgres` and `portable` both provide (mypy checks each module against it)."""
+
+    def due_page(
+        self, queryset: QuerySet[Subscriber], *, after: tuple[str, int] | None, size: int, history_days: int
+    ) -> list[DueRow]: ...
+    def recent_editions(self, readers: Sequence[ReaderDay], *, days: int) -> dict[int, list[int]]: ...
+    def insert_editions(self, new: Sequence[Edition]) -> EditionIds: ...
+    def insert_deliveries(self, rows: Sequence[NewDelivery], *, skipped_note: str) -> list[int]: ...
+    def claim(self, delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]: ...
+    def record_outcome(
+        self, delivery_id: int, *, status: str, now: dt.datetime, error: str, message_id: str
+    ) -> int: ...
+    def mark_sent(self, sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None: ...
+
+
+def _backend() -> _Backend:
+    return postgres if on_postgresql() else portable
+
+
+def overlapped_writes() -> bool:
+    """Whether Delivery rows may be written on a second connection while the next chunk is
+    planned: PostgreSQL, DIGEST_OVERLAP_WRITES on, and not inside a transaction (the helper
+    thread could not see its uncommitted rows)."""
+    return settings.DIGEST_OVERLAP_WRITES and on_postgresql() and not connection.in_atomic_block
+
+
+def due_page(queryset: QuerySet[Subscriber], *, after: tuple[str, int] | None, size: int) -> list[DueRow]:
+    """Up to `size` due readers after `after` (topic key, id), ordered so, each with the
+    edition ids they were sent in their no-repeat window (DIGEST_NO_REPEAT_DAYS)."""
+    return _backend().due_page(queryset, after=after, size=size, history_days=settings.DIGEST_NO_REPEAT_DAYS)
+
+
+def recent_editions(readers: Sequence[ReaderDay]) -> dict[int, list[int]]:
+    """Edition ids each (reader, date) was sent in the no-repeat window before that date."""
+    return _backend().recent_editions(readers, days=settings.DIGEST_NO_REPEAT_DAYS)
+
+
+def insert_editions(new: Sequence[Edition]) -> EditionIds:
+    """Store rendered editions and their paper links; a row a concurrent run stored first
+    wins. Ids by (date, content key), for every edition given."""
+    if not new:
+        return {}
+    return _backend().insert_editions(new)
+
+
+def insert_deliveries(rows: Sequence[NewDelivery], *, skipped_note: str) -> list[int]:
+    """Insert one Delivery row per (reader, date) — a second one is dropped by the unique
+    constraint — and return the ids of the queued rows this call inserted."""
+    if not rows:
+        return []
+    return _backend().insert_deliveries(rows, skipped_note=skipped_note)
+
+
+def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:
+    """Move queued rows to `sending` and return exactly the rows this call took, by id."""
+    if not delivery_ids:
+        return []
+    return _backend().claim(delivery_ids, now=now)
+
+
+def record_outcome(
+    delivery_id: int, *, status: str, now: dt.datetime, error: str = "", message_id: str = ""
+) -> int:
+    """Write one row's outcome if it is still `sending`; the number of rows written."""
+    return _backend().record_outcome(delivery_id, status=status, now=now, error=error, message_id=message_id)
+
+
+def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None:
+    """Mark accepted (delivery id, ESP message id) rows `sent`, those still `sending` only."""
+    if sent:
+        _backend().mark_sent(sent, now=now)

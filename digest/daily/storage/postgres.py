@@ -1,0 +1,158 @@
+"""The daily run's row work on PostgreSQL: every statement that exists for speed.
+
+Each function has a twin of the same name and result in `portable`. What makes these fast:
+array literals bound as one parameter (`arrays`), multi-row INSERT … ON CONFLICT … RETURNING,
+an array subquery that brings each due reader's recent editions in the due query, and a claim
+that locks what it takes (SKIP LOCKED, so concurrent senders split a chunk).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, transaction
+from django.db.models import OuterRef, QuerySet
+from django.utils import timezone
+
+from digest.daily.storage import portable
+from digest.daily.storage.arrays import date_array, int_array, text_array
+from digest.daily.storage.rows import ClaimedRow, DueRow, EditionIds, NewDelivery, keyset_page
+from digest.models import HISTORY_STATUSES, Delivery, Edition
+from subscriptions.models import Subscriber
+
+recent_editions = portable.recent_editions  # one indexed query either way
+record_outcome = portable.record_outcome  # fixed SQL, valid on every backend
+
+
+def due_page(
+    queryset: QuerySet[Subscriber], *, after: tuple[str, int] | None, size: int, history_days: int
+) -> list[DueRow]:
+    """One page of due readers with each one's recent editions in the same query (an array
+    subquery on the (subscriber, digest_date) index)."""
+    window = Delivery.objects.filter(
+        subscriber=OuterRef("pk"),
+        digest_date__gte=OuterRef("local_date") - dt.timedelta(days=history_days),
+        digest_date__lt=OuterRef("local_date"),
+        status__in=HISTORY_STATUSES,
+        edition__isnull=False,
+    ).values("edition_id")
+    return list(keyset_page(queryset.annotate(recent_editions=ArraySubquery(window)), after)[:size])
+
+
+_EDITION_COLUMNS = (
+    "digest_date", "frequency", "topic_key", "content_key", "paper_ids",
+    "subject", "preheader", "html", "text", "slug", "created_at",
+)  # fmt: skip
+
+_INSERT_EDITIONS_SQL = """
+WITH inserted AS (
+    INSERT INTO {edition} ({columns}) VALUES {rows}
+    ON CONFLICT (digest_date, content_key) DO NOTHING
+    RETURNING id, digest_date, content_key, paper_ids
+), links AS (
+    INSERT INTO {links} (edition_id, paper_id)
+    SELECT inserted.id, paper.id::bigint
+    FROM inserted, jsonb_array_elements_text(inserted.paper_ids) AS paper(id)
+    ON CONFLICT DO NOTHING
+)
+SELECT id, digest_date, content_key FROM inserted
+"""
+
+
+def insert_editions(new: Sequence[Edition]) -> EditionIds:
+    """One statement stores the editions (rendered HTML as plain string parameters) and their
+    paper links; editions a concurrent run stored first are looked up and linked."""
+    row = "(" + ", ".join(["%s::jsonb" if c == "paper_ids" else "%s" for c in _EDITION_COLUMNS]) + ")"
+    sql = _INSERT_EDITIONS_SQL.format(
+        edition=Edition._meta.db_table,
+        columns=", ".join(_EDITION_COLUMNS),
+        rows=", ".join([row] * len(new)),
+        links=Edition.papers.through._meta.db_table,
+    )
+    now = timezone.now()
+    params: list[object] = []
+    for e in new:
+        params += [e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids))]
+        params += [e.subject, e.preheader, e.html, e.text, e.slug, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found: EditionIds = {(day, key): pk for pk, day, key in cursor.fetchall()}
+    raced = [(e.digest_date, e.content_key) for e in new if (e.digest_date, e.content_key) not in found]
+    if raced:
+        earlier = portable.existing_editions(raced)
+        portable.link_papers(new, earlier)
+        found.update(earlier)
+    return found
+
+
+_INSERT_DELIVERIES_SQL = """
+INSERT INTO {table} (subscriber_id, digest_date, edition_id, status, note,
+                     esp_message_id, attempts, error, created_at, updated_at)
+SELECT v.subscriber_id, v.digest_date, v.edition_id,
+       CASE WHEN v.edition_id IS NULL THEN %s ELSE %s END,
+       CASE WHEN v.edition_id IS NULL THEN %s ELSE '' END, '', 0, '', %s, %s
+FROM unnest(%s::bigint[], %s::date[], %s::bigint[]) AS v(subscriber_id, digest_date, edition_id)
+ON CONFLICT (subscriber_id, digest_date) DO NOTHING
+RETURNING id, status
+"""
+
+
+def insert_deliveries(rows: Sequence[NewDelivery], *, skipped_note: str) -> list[int]:
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING for the chunk (no model objects)."""
+    now = timezone.now()
+    params = [
+        Delivery.Status.SKIPPED.value,
+        Delivery.Status.QUEUED.value,
+        skipped_note,
+        now,
+        now,
+        int_array(r.subscriber_id for r in rows),
+        date_array(r.digest_date for r in rows),
+        int_array(r.edition_id for r in rows),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_DELIVERIES_SQL.format(table=Delivery._meta.db_table), params)
+        return [pk for pk, status in cursor.fetchall() if status == Delivery.Status.QUEUED]
+
+
+_CLAIM_SQL = """
+WITH mine AS (
+    SELECT id FROM {delivery} WHERE id = ANY(%s::bigint[]) AND status = %s ORDER BY id FOR UPDATE SKIP LOCKED
+)
+UPDATE {delivery} AS d SET status = %s, attempts = d.attempts + 1, claimed_at = %s, updated_at = %s
+FROM mine, {subscriber} AS s
+WHERE d.id = mine.id AND s.id = d.subscriber_id
+RETURNING d.id, d.attempts, d.edition_id, s.id, s.email, s.token_key
+"""
+
+
+def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:
+    """One statement that locks the queued rows it takes and moves them to `sending`."""
+    sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, subscriber=Subscriber._meta.db_table)
+    params = [int_array(delivery_ids), Delivery.Status.QUEUED, Delivery.Status.SENDING, now, now]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(cursor.fetchall())
+
+
+_MARK_SENT_SQL = """
+UPDATE {table} AS d SET status = %s, esp_message_id = v.esp_id, sent_at = %s, updated_at = %s, error = ''
+FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id) WHERE d.id = v.id AND d.status = %s
+"""
+
+
+def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None:
+    """One UPDATE for all accepted rows, each with its own ESP message id."""
+    params = [
+        Delivery.Status.SENT,
+        now,
+        now,
+        int_array(pk for pk, _ in sent),
+        text_array(esp_id for _, esp_id in sent),
+        Delivery.Status.SENDING,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_SENT_SQL.format(table=Delivery._meta.db_table), params)
