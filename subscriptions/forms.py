@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from subscriptions.emails import MAX_EMAIL_LENGTH, normalize_email
 from subscriptions.localtime import available_timezones
 from subscriptions.models import Subscriber, Topic
-from subscriptions.services import MAX_PAUSE_WEEKS
+from subscriptions.services import MAX_PAUSE_WEEKS, Preferences
 
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 
@@ -58,17 +58,17 @@ class PreferencesForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def preferences(self) -> dict[str, object]:
-        """The cleaned values, named as services.update_preferences takes them."""
+    def preferences(self) -> Preferences:
+        """The cleaned values as the services take them."""
         data = self.cleaned_data
-        return {
-            "topics": list(data["topics"]),
-            "frequency": data["frequency"],
-            "weekday": data["weekday"],
-            "delivery_hour": data["delivery_hour"],
-            "timezone": data["timezone"],
-            "papers_per_email": data["papers_per_email"],
-        }
+        return Preferences(
+            topics=tuple(data["topics"]),
+            frequency=data["frequency"],
+            weekday=data["weekday"],
+            delivery_hour=data["delivery_hour"],
+            time_zone=data["timezone"],
+            papers_per_email=data["papers_per_email"],
+        )
 
 
 class SignupForm(PreferencesForm):

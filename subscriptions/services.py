@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone as djtz
+from django.utils import timezone
 
 from subscriptions import emails, tasks
 from subscriptions.localtime import is_valid_timezone, local_date
@@ -29,15 +30,21 @@ _SUPPRESSION_STATUS = {
 }
 
 
-def _queue_account_email(subscriber: Subscriber, kind: str) -> bool:
-    """Hand the email to a worker (run in-process when no broker is set); send inline if the
-    broker is unreachable, so a reader is never left without their link."""
-    try:
-        tasks.send_account_email.delay(subscriber.pk, kind)
-    except Exception:
-        logger.exception("Could not queue the %s email; sending it now", kind)
-        return tasks.send_account_email(subscriber.pk, kind)
-    return True
+def _queue_account_email(subscriber: Subscriber, kind: str) -> None:
+    """Hand the email to a worker once the current transaction commits (at once outside
+    one), so a worker never looks for a row that is not there yet, and a rolled-back sign-up
+    mails nobody. Run in-process when no broker is set; sent inline if the broker is
+    unreachable, so a reader is never left without their link."""
+    pk = subscriber.pk
+
+    def queue() -> None:
+        try:
+            tasks.send_account_email.delay(pk, kind)
+        except Exception:
+            logger.exception("Could not queue the %s email; sending it now", kind)
+            tasks.send_account_email(pk, kind)
+
+    transaction.on_commit(queue)
 
 
 def is_suppressed(email: str) -> bool:
@@ -49,19 +56,38 @@ def _add_suppression(email: str, reason: str) -> None:
     Suppression.objects.get_or_create(email_hash=emails.email_hash(email), defaults={"reason": reason[:32]})
 
 
-def _validate_preferences(
-    *, frequency: str, weekday: int, delivery_hour: int, tz_name: str, papers_per_email: int
-) -> None:
-    if frequency not in Subscriber.Frequency.values:
-        raise ValueError(f"unknown frequency {frequency!r}")
-    if not 0 <= weekday <= 6:
-        raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
-    if not 0 <= delivery_hour <= 23:
-        raise ValueError("delivery hour must be 0 to 23")
-    if not is_valid_timezone(tz_name):
-        raise ValueError(f"unknown time zone {tz_name!r}")
-    if papers_per_email not in dict(Subscriber.PAPERS_PER_EMAIL_CHOICES):
-        raise ValueError("papers per email must be 5, 10 or 20")
+@dataclass(frozen=True)
+class Preferences:
+    """What, when and how much a reader gets: the choices of the sign-up and preference forms."""
+
+    topics: tuple[Topic, ...]
+    frequency: str = Subscriber.Frequency.DAILY
+    weekday: int = 0
+    delivery_hour: int = 7
+    time_zone: str = "UTC"
+    papers_per_email: int = 10
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first value a reader could not have chosen."""
+        if self.frequency not in Subscriber.Frequency.values:
+            raise ValueError(f"unknown frequency {self.frequency!r}")
+        if not 0 <= self.weekday <= 6:
+            raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
+        if not 0 <= self.delivery_hour <= 23:
+            raise ValueError("delivery hour must be 0 to 23")
+        if not is_valid_timezone(self.time_zone):
+            raise ValueError(f"unknown time zone {self.time_zone!r}")
+        if self.papers_per_email not in dict(Subscriber.PAPERS_PER_EMAIL_CHOICES):
+            raise ValueError("papers per email must be 5, 10 or 20")
+
+    def apply_to(self, subscriber: Subscriber) -> list[str]:
+        """Set the reader's scheduling fields (not topics); the names of the fields set."""
+        subscriber.frequency = self.frequency
+        subscriber.weekday = self.weekday
+        subscriber.delivery_hour = self.delivery_hour
+        subscriber.timezone = self.time_zone
+        subscriber.papers_per_email = self.papers_per_email
+        return ["frequency", "weekday", "delivery_hour", "timezone", "papers_per_email"]
 
 
 def set_topics(*, subscriber: Subscriber, topics: Iterable[Topic]) -> None:
@@ -75,62 +101,37 @@ def set_topics(*, subscriber: Subscriber, topics: Iterable[Topic]) -> None:
         subscriber.save(update_fields=["topic_key", "updated_at"])
 
 
-def update_preferences(
-    *,
-    subscriber: Subscriber,
-    topics: Iterable[Topic],
-    frequency: str,
-    weekday: int,
-    delivery_hour: int,
-    timezone: str,
-    papers_per_email: int,
-) -> None:
+def update_preferences(*, subscriber: Subscriber, preferences: Preferences) -> None:
     """Change what, when and how much the reader gets; validates everything, then writes atomically."""
-    _validate_preferences(
-        frequency=frequency,
-        weekday=weekday,
-        delivery_hour=delivery_hour,
-        tz_name=timezone,
-        papers_per_email=papers_per_email,
-    )
+    preferences.validate()
     with transaction.atomic():
-        subscriber.frequency = frequency
-        subscriber.weekday = weekday
-        subscriber.delivery_hour = delivery_hour
-        subscriber.timezone = timezone
-        subscriber.papers_per_email = papers_per_email
-        subscriber.save(
-            update_fields=[
-                "frequency",
-                "weekday",
-                "delivery_hour",
-                "timezone",
-                "papers_per_email",
-                "updated_at",
-            ]
-        )
-        set_topics(subscriber=subscriber, topics=topics)
+        changed = preferences.apply_to(subscriber)
+        subscriber.save(update_fields=[*changed, "updated_at"])
+        set_topics(subscriber=subscriber, topics=preferences.topics)
 
 
-def request_subscription(
-    *,
-    email: str,
-    topics: Iterable[Topic],
-    frequency: str,
-    weekday: int,
-    delivery_hour: int,
-    timezone: str,
-    papers_per_email: int,
-    ip: str | None,
-    user_agent: str,
-) -> None:
+def _restart_opt_in(
+    subscriber: Subscriber, preferences: Preferences, *, ip: str | None, user_agent: str
+) -> Subscriber:
+    """Make the reader pending with these preferences and this form's consent trail."""
+    subscriber.status = Subscriber.Status.PENDING
+    subscriber.consent_form_version = SIGNUP_FORM_VERSION
+    # Where the form came from; the confirming click overwrites these with its own.
+    subscriber.consent_ip = ip or None
+    subscriber.consent_user_agent = (user_agent or "")[:400]
+    subscriber.confirmation_sent_at = timezone.now()
+    subscriber.save()
+    update_preferences(subscriber=subscriber, preferences=preferences)
+    return subscriber
+
+
+def request_subscription(*, email: str, preferences: Preferences, ip: str | None, user_agent: str) -> None:
     """Start (or restart) double opt-in for `email`; the caller shows the same page whatever happens.
 
     New, pending or unsubscribed → pending with these preferences + a confirmation email.
     Active → a "manage your subscription" email, nothing changes. Suppressed → nothing.
     """
     email = emails.normalize_email(email)
-    topics = list(topics)
     if is_suppressed(email):
         logger.info("Sign-up for a suppressed address ignored")
         return
@@ -143,35 +144,21 @@ def request_subscription(
         return  # bounced / complained: never mailed again
     try:
         with transaction.atomic():
-            subscriber = existing or Subscriber(email=email)
-            subscriber.status = Subscriber.Status.PENDING
-            subscriber.consent_form_version = SIGNUP_FORM_VERSION
-            # Where the form came from; the confirming click overwrites these with its own.
-            subscriber.consent_ip = ip or None
-            subscriber.consent_user_agent = (user_agent or "")[:400]
-            subscriber.confirmation_sent_at = djtz.now()
-            subscriber.save()
-            update_preferences(
-                subscriber=subscriber,
-                topics=topics,
-                frequency=frequency,
-                weekday=weekday,
-                delivery_hour=delivery_hour,
-                timezone=timezone,
-                papers_per_email=papers_per_email,
+            subscriber = _restart_opt_in(
+                existing or Subscriber(email=email), preferences, ip=ip, user_agent=user_agent
             )
+            _queue_account_email(subscriber, "confirm")
     except IntegrityError:
         logger.info("Concurrent sign-up for one address; the first one wins")
-        return
-    _queue_account_email(subscriber, "confirm")
 
 
 def resend_confirmation(*, subscriber: Subscriber) -> bool:
     """Queue a fresh confirmation email for a pending reader; False (nothing queued) otherwise."""
     if subscriber.status != Subscriber.Status.PENDING or is_suppressed(subscriber.email):
         return False
-    Subscriber.objects.filter(pk=subscriber.pk).update(confirmation_sent_at=djtz.now())
-    return _queue_account_email(subscriber, "confirm")
+    Subscriber.objects.filter(pk=subscriber.pk).update(confirmation_sent_at=timezone.now())
+    _queue_account_email(subscriber, "confirm")
+    return True
 
 
 def confirm_subscription(*, subscriber: Subscriber, ip: str | None, user_agent: str) -> bool:
@@ -180,7 +167,7 @@ def confirm_subscription(*, subscriber: Subscriber, ip: str | None, user_agent: 
     True when the reader is active afterwards (confirming twice is harmless); False when the
     reader left, bounced or complained since (nothing changes). A conditional update decides.
     """
-    now = djtz.now()
+    now = timezone.now()
     topics = list(subscriber.topics.order_by("slug").values_list("slug", flat=True))
     changed = Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.Status.PENDING).update(
         status=Subscriber.Status.ACTIVE,
@@ -201,7 +188,7 @@ def unsubscribe(*, subscriber: Subscriber, reason: str) -> bool:
 
     True when this call changed the status (pending or active → unsubscribed).
     """
-    now = djtz.now()
+    now = timezone.now()
     changed = Subscriber.objects.filter(
         pk=subscriber.pk, status__in=[Subscriber.Status.PENDING, Subscriber.Status.ACTIVE]
     ).update(
@@ -232,7 +219,7 @@ def suppress(*, subscriber: Subscriber, reason: str) -> None:
     with transaction.atomic():
         _add_suppression(subscriber.email, reason)
         Subscriber.objects.filter(pk=subscriber.pk).exclude(status=status).update(
-            status=status, updated_at=djtz.now()
+            status=status, updated_at=timezone.now()
         )
     subscriber.refresh_from_db()
 
@@ -279,6 +266,6 @@ def export_data(*, subscriber: Subscriber) -> dict[str, Any]:
             {"type": e.event_type, "occurred_at": _iso(e.occurred_at), "esp": e.esp_name}
             for e in subscriber.events.order_by("received_at")
         ],
-        "exported_at": djtz.now().isoformat(),
+        "exported_at": timezone.now().isoformat(),
         "site": settings.SITE_URL,
     }

@@ -56,7 +56,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         return rate_limited(request)
     ip, user_agent = _client(request)
     services.request_subscription(
-        email=form.cleaned_data["email"], ip=ip, user_agent=user_agent, **form.preferences()
+        email=form.cleaned_data["email"], preferences=form.preferences(), ip=ip, user_agent=user_agent
     )
     return redirect("subscriptions:check_inbox")
 
@@ -130,7 +130,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     form = PreferencesForm(request.POST)
     if not form.is_valid():
         return _preferences_page(request, subscriber, form=form, status=400)
-    services.update_preferences(subscriber=subscriber, **form.preferences())
+    services.update_preferences(subscriber=subscriber, preferences=form.preferences())
     return redirect(_preferences_path(token, "preferences"))
 
 

@@ -20,6 +20,7 @@ from digest.daily.sending import send_chunk
 from subscriptions.emails import email_hash
 from subscriptions.models import EmailEvent, Subscriber, Suppression
 from subscriptions.tokens import Purpose, make_token
+from tests.commit import committed
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
 from tests.subscriptions.test_webhooks import bounce, complaint
 
@@ -172,18 +173,19 @@ def test_injection_through_titles_topics_and_notes_is_neutralised_in_the_digest(
 
 def test_injection_through_topic_names_is_neutralised_in_account_emails(anymail_backend):
     topic = TopicFactory(name=f"Topic {SHORT_EVIL}", slug="evil")
-    response = Client().post(
-        "/",
-        {
-            "email": "new-reader@example.com",
-            "topics": [str(topic.pk)],
-            "frequency": "daily",
-            "weekday": "0",
-            "delivery_hour": "7",
-            "timezone": "UTC",
-            "papers_per_email": "10",
-        },
-    )
+    with committed():
+        response = Client().post(
+            "/",
+            {
+                "email": "new-reader@example.com",
+                "topics": [str(topic.pk)],
+                "frequency": "daily",
+                "weekday": "0",
+                "delivery_hour": "7",
+                "timezone": "UTC",
+                "papers_per_email": "10",
+            },
+        )
     assert response.status_code == 302
     (message,) = mail.outbox
     parsed = message_from_bytes(message.message().as_bytes())

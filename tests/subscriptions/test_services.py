@@ -5,30 +5,28 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core import mail
+from django.db import transaction
 
 from subscriptions import services
 from subscriptions.emails import email_hash
 from subscriptions.models import EmailEvent, Subscriber, Suppression
 from subscriptions.selectors import mailable_subscribers
+from tests.commit import committed
 from tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _request(email="reader@example.com", topics=(), **overrides):
-    values = {
-        "email": email,
-        "topics": topics,
-        "frequency": "daily",
-        "weekday": 0,
-        "delivery_hour": 7,
-        "timezone": "Europe/Berlin",
-        "papers_per_email": 10,
-        "ip": "203.0.113.5",
-        "user_agent": "pytest",
-    }
+    values = {"frequency": "daily", "weekday": 0, "delivery_hour": 7, "time_zone": "Europe/Berlin"}
     values.update(overrides)
-    services.request_subscription(**values)
+    with committed():
+        services.request_subscription(
+            email=email,
+            preferences=services.Preferences(topics=tuple(topics), **values),
+            ip="203.0.113.5",
+            user_agent="pytest",
+        )
 
 
 def test_new_address_becomes_pending_and_gets_one_confirmation_email(anymail_backend, topics):
@@ -106,12 +104,43 @@ def test_suppressed_deleted_address_gets_nothing_and_no_row(anymail_backend, top
 
 def test_request_with_invalid_preferences_writes_nothing(anymail_backend, topics):
     with pytest.raises(ValueError, match="time zone"):
-        _request(topics=topics[:1], timezone="Mars/Olympus")
+        _request(topics=topics[:1], time_zone="Mars/Olympus")
     with pytest.raises(ValueError, match="topic"):
         _request(topics=[])
 
     assert not Subscriber.objects.exists()
     assert mail.outbox == []
+
+
+def test_the_confirmation_email_waits_for_the_commit_and_a_rollback_sends_none(anymail_backend, topics):
+    with committed() as callbacks:
+        services.request_subscription(
+            email="later@example.com",
+            preferences=services.Preferences(topics=tuple(topics[:1])),
+            ip=None,
+            user_agent="",
+        )
+        assert mail.outbox == []  # nothing leaves while the sign-up is uncommitted
+    assert len(callbacks) == 1
+    assert [m.to for m in mail.outbox] == [["later@example.com"]]
+
+    mail.outbox = []
+
+    def failing_request() -> None:
+        with transaction.atomic():
+            services.request_subscription(
+                email="rolled-back@example.com",
+                preferences=services.Preferences(topics=tuple(topics[:1])),
+                ip=None,
+                user_agent="",
+            )
+            raise RuntimeError("the request fails after the service ran")
+
+    with committed() as callbacks, pytest.raises(RuntimeError):
+        failing_request()
+    assert callbacks == []
+    assert mail.outbox == []
+    assert not Subscriber.objects.filter(email="rolled-back@example.com").exists()
 
 
 def test_confirm_activates_and_records_consent(topics):
@@ -153,8 +182,9 @@ def test_resend_confirmation_only_for_pending(anymail_backend):
     pending = SubscriberFactory(status=Subscriber.Status.PENDING)
     active = SubscriberFactory()
 
-    assert services.resend_confirmation(subscriber=pending) is True
-    assert services.resend_confirmation(subscriber=active) is False
+    with committed():
+        assert services.resend_confirmation(subscriber=pending) is True
+        assert services.resend_confirmation(subscriber=active) is False
     assert [m.to for m in mail.outbox] == [[pending.email]]
 
 
@@ -186,12 +216,14 @@ def test_update_preferences_changes_everything_or_nothing(topics):
     reader = SubscriberFactory(topics=[topics[0]])
     services.update_preferences(
         subscriber=reader,
-        topics=[topics[1]],
-        frequency="weekly",
-        weekday=4,
-        delivery_hour=18,
-        timezone="America/New_York",
-        papers_per_email=20,
+        preferences=services.Preferences(
+            topics=(topics[1],),
+            frequency="weekly",
+            weekday=4,
+            delivery_hour=18,
+            time_zone="America/New_York",
+            papers_per_email=20,
+        ),
     )
     reader.refresh_from_db()
     assert (reader.frequency, reader.weekday, reader.delivery_hour) == ("weekly", 4, 18)
@@ -204,12 +236,7 @@ def test_update_preferences_changes_everything_or_nothing(topics):
     with pytest.raises(ValueError, match="hour"):
         services.update_preferences(
             subscriber=reader,
-            topics=[topics[0]],
-            frequency="daily",
-            weekday=0,
-            delivery_hour=24,
-            timezone="UTC",
-            papers_per_email=5,
+            preferences=services.Preferences(topics=(topics[0],), delivery_hour=24, papers_per_email=5),
         )
     reader.refresh_from_db()
     assert (reader.frequency, reader.topic_key) == ("weekly", str(topics[1].pk))

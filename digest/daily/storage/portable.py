@@ -90,7 +90,12 @@ def insert_editions(new: Sequence[Edition]) -> EditionIds:
 def insert_deliveries(rows: Sequence[NewDelivery], *, skipped_note: str) -> list[int]:
     """Insert Delivery rows (the unique constraint drops a reader's second row for a date):
     `queued` with an edition, `skipped` with `skipped_note` without. Ids of the queued rows
-    this call inserted."""
+    this call inserted: rows already there before it are left out (a run between that look
+    and the insert could still have its rows counted here too; the claim decides who sends)."""
+    readers = [r.subscriber_id for r in rows]
+    dates = {r.digest_date for r in rows}
+    mine = Delivery.objects.filter(subscriber_id__in=readers, digest_date__in=dates)
+    before = set(mine.values_list("subscriber_id", "digest_date"))
     Delivery.objects.bulk_create(
         [
             Delivery(
@@ -101,17 +106,17 @@ def insert_deliveries(rows: Sequence[NewDelivery], *, skipped_note: str) -> list
                 note="" if r.edition_id else skipped_note,
             )
             for r in rows
+            if (r.subscriber_id, r.digest_date) not in before
         ],
         ignore_conflicts=True,
     )
-    return list(
-        Delivery.objects.filter(
-            subscriber_id__in=[r.subscriber_id for r in rows],
-            digest_date__in={r.digest_date for r in rows},
-            status=Delivery.Status.QUEUED,
-            attempts=0,
-        ).values_list("pk", flat=True)
-    )
+    wanted = {(r.subscriber_id, r.digest_date) for r in rows} - before
+    queued = mine.filter(status=Delivery.Status.QUEUED, attempts=0)
+    return [
+        pk
+        for pk, reader, day in queued.values_list("pk", "subscriber_id", "digest_date")
+        if (reader, day) in wanted
+    ]
 
 
 def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:

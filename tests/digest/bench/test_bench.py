@@ -12,7 +12,6 @@ from django.core.management.base import CommandError
 from config.celery_app import app
 from digest.daily.storage import on_postgresql
 from digest.models import Delivery, Edition, Paper
-from subscriptions.links import LinkMaker, preferences_url, unsubscribe_url
 from subscriptions.models import Subscriber, Topic
 from tests.celery_worker import needs_redis_and_postgres, test_database_url
 from tests.factories import SubscriberFactory
@@ -75,12 +74,6 @@ def test_bench_refuses_a_database_with_readers_and_touches_nothing():
         call_command("bench_digest", readers=10, stdout=io.StringIO(), verbosity=0)
     assert list(Subscriber.objects.all()) == [reader]
     assert not Topic.objects.exists()
-
-
-@pytest.mark.django_db
-def test_link_maker_signs_the_same_links_as_subscriptions_links():
-    reader = SubscriberFactory()
-    assert LinkMaker().links(reader.token_key) == (preferences_url(reader), unsubscribe_url(reader))
 
 
 @pytest.mark.skipif(
