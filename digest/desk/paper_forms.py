@@ -113,26 +113,14 @@ class TopicsForm(forms.Form):
     )
 
 
-PAPER_FORM_FIELDS = [
-    "paper_id",
-    "title",
-    "authors",
-    "abstract",
-    "ai_summary",
-    "listed_on",
-    "source",
-    *EDITOR_FIELDS,
-    "published_at",
-    "upvotes",
-    "comments",
-    "github_repo",
-    "github_stars",
-    "project_page",
-    "ai_keywords",
-    "categories",
-    "thumbnail",
-    "withdrawn",
-]
+# The paper's fields as the change form groups them; the form and the admin's fieldsets
+# are both built from these, so a field added here shows up in both.
+PAPER_FIELDS = ("paper_id", "title", "authors", "abstract", "ai_summary", "listed_on", "source")
+DETAIL_FIELDS = (
+    "published_at", "upvotes", "comments", "github_repo", "github_stars", "project_page",
+    "ai_keywords", "categories", "thumbnail", "withdrawn",
+)  # fmt: skip
+PAPER_FORM_FIELDS = [*PAPER_FIELDS, *EDITOR_FIELDS, *DETAIL_FIELDS]
 
 
 class PaperAdminForm(forms.ModelForm):

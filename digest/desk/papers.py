@@ -32,7 +32,9 @@ from django.utils.html import format_html, format_html_join
 from digest.catalog import curation
 from digest.catalog.ranking import ranked_papers
 from digest.desk.paper_forms import (
+    DETAIL_FIELDS,
     EDITOR_FIELDS,
+    PAPER_FIELDS,
     ListingDayFilter,
     NoteForm,
     PaperAdminForm,
@@ -92,28 +94,9 @@ class PaperAdmin(admin.ModelAdmin):
     actions = ["pin", "pin_range", "unpin", "hide", "unhide", "editor_note", "fix_topics"]
     readonly_fields = ["created_at", "updated_at", "topic_list"]
     fieldsets = [
-        (None, {"fields": ["paper_id", "title", "authors", "abstract", "ai_summary", "listed_on", "source"]}),
+        (None, {"fields": PAPER_FIELDS}),
         ("Editor", {"fields": [*EDITOR_FIELDS, "topic_list"]}),
-        (
-            "Details",
-            {
-                "classes": ["collapse"],
-                "fields": [
-                    "published_at",
-                    "upvotes",
-                    "comments",
-                    "github_repo",
-                    "github_stars",
-                    "project_page",
-                    "ai_keywords",
-                    "categories",
-                    "thumbnail",
-                    "withdrawn",
-                    "created_at",
-                    "updated_at",
-                ],
-            },
-        ),
+        ("Details", {"classes": ["collapse"], "fields": [*DETAIL_FIELDS, "created_at", "updated_at"]}),
     ]
 
     # --- list -------------------------------------------------------------------------

@@ -325,3 +325,16 @@ def test_delivery_list_runs_a_fixed_number_of_queries(client, editor, django_ass
     DeliveryFactory.create_batch(20, edition=edition)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("admin:digest_delivery_changelist"))
+
+
+def test_the_paper_change_form_shows_every_form_field_once_and_only_those():
+    from django.contrib import admin as django_admin
+
+    from digest.desk.paper_forms import PaperAdminForm
+    from digest.models import Paper
+
+    model_admin = django_admin.site.get_model_admin(Paper)
+    shown = [name for _, options in model_admin.fieldsets for name in options["fields"]]
+    assert len(shown) == len(set(shown))
+    editable = [name for name in shown if name not in model_admin.readonly_fields]
+    assert sorted(editable) == sorted(PaperAdminForm._meta.fields)
