@@ -51,9 +51,11 @@ worker: $(STAMP)
 beat: $(STAMP)
 	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
+## lint: ruff (rules and format) and mypy --strict (settings in pyproject.toml, stubs in typings/)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict .
 
 format: $(STAMP)
 	$(BIN)/ruff format .

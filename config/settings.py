@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+# Generic admin and form classes (ModelAdmin[Paper], ModelForm[Topic]) at run time, as mypy sees them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PAPERBOY_VAR_DIR", BASE_DIR / "var"))

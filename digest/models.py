@@ -12,6 +12,8 @@ from django.db import models
 
 from subscriptions.models import Subscriber, Topic
 
+PAPER_ID_MAX_LENGTH = 120
+
 
 class Paper(models.Model):
     class Source(models.TextChoices):
@@ -21,7 +23,7 @@ class Paper(models.Model):
         MANUAL = "manual", "Entered by hand"
 
     # arXiv id without version ("2406.12345") when known, a stable slug otherwise.
-    paper_id = models.CharField(max_length=120, unique=True)
+    paper_id = models.CharField(max_length=PAPER_ID_MAX_LENGTH, unique=True)
     title = models.CharField(max_length=600)
     abstract = models.TextField(blank=True)
     authors = models.JSONField(default=list, blank=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import transaction
 
@@ -59,7 +60,7 @@ def enqueue_chunk(delivery_ids: list[int]) -> None:
 
 
 @shared_task(bind=True, name="digest.tasks.send_delivery_chunk", acks_late=True, max_retries=None)
-def send_delivery_chunk(self, delivery_ids: list[int]) -> dict[str, object]:
+def send_delivery_chunk(self: Task[Any, Any], delivery_ids: list[int]) -> dict[str, object]:
     """Send these deliveries once each; transient failures retry with exponential backoff.
 
     Idempotent: only rows this run claims (queued → sending) are sent.
@@ -82,11 +83,11 @@ def send_delivery_chunk(self, delivery_ids: list[int]) -> dict[str, object]:
         # No broker (demo, shell): retry in-process after a short pause; rows that run out
         # of attempts are marked failed by send_chunk, so this ends.
         time.sleep(min(backoff, 5))
-        retried = send_delivery_chunk.apply(args=[result.retry_ids], retries=self.request.retries + 1)
+        retried = send_delivery_chunk.apply(args=(result.retry_ids,), retries=self.request.retries + 1)
         return {
             "sent": result.sent,
             "failed": result.failed,
             "retried": len(result.retry_ids),
             "id": retried.id,
         }
-    raise self.retry(args=[result.retry_ids], countdown=backoff)
+    raise self.retry(args=(result.retry_ids,), countdown=backoff)

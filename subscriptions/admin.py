@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
@@ -36,13 +37,13 @@ CSV_COLUMNS = [
     "consent_at",
     "consent_form_version",
 ]
-CONSENT_FIELDS = [
+CONSENT_FIELDS = (
     "consent_at",
     "consent_ip",
     "consent_user_agent",
     "consent_form_version",
     "consent_topics",
-]
+)
 
 
 class _Echo:
@@ -67,9 +68,9 @@ def subscriber_csv_rows(queryset: QuerySet[Subscriber]) -> Iterator[list[str]]:
         yield [_cell(row[name]) for name in CSV_COLUMNS]
 
 
-class SubscriberAdminForm(forms.ModelForm):
+class SubscriberAdminForm(forms.ModelForm[Subscriber]):
     topics = forms.ModelMultipleChoiceField(
-        queryset=Topic.objects.all(), widget=admin.widgets.FilteredSelectMultiple("topics", False)
+        queryset=Topic.objects.all(), widget=FilteredSelectMultiple("topics", False)
     )
 
     class Meta:
@@ -87,14 +88,14 @@ class SubscriberAdminForm(forms.ModelForm):
     def clean_timezone(self) -> str:
         from subscriptions.localtime import is_valid_timezone
 
-        value = self.cleaned_data["timezone"]
+        value: str = self.cleaned_data["timezone"]
         if not is_valid_timezone(value):
             raise forms.ValidationError(f"Unknown time zone {value!r}.")
         return value
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(admin.ModelAdmin[Subscriber]):
     form = SubscriberAdminForm
     list_display = ["email", "status", "topic_names", "frequency", "delivery_hour", "timezone", "created_at"]
     list_filter = ["status", "topics", "frequency", "timezone"]
@@ -151,7 +152,9 @@ class SubscriberAdmin(admin.ModelAdmin):
     def topic_names(self, obj: Subscriber) -> str:
         return ", ".join(t.name for t in obj.topics.all())
 
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm[Subscriber], formsets: Any, change: bool
+    ) -> None:
         services.set_topics(subscriber=form.instance, topics=form.cleaned_data["topics"])
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
@@ -183,7 +186,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(admin.ModelAdmin[Suppression]):
     list_display = ["email_hash", "reason", "created_at"]
     list_filter = ["reason"]
     search_fields = ["email_hash"]
@@ -193,7 +196,7 @@ class SuppressionAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailEvent)
-class EmailEventAdmin(admin.ModelAdmin):
+class EmailEventAdmin(admin.ModelAdmin[EmailEvent]):
     list_display = ["received_at", "event_type", "recipient", "esp_name", "delivery_id", "reject_reason"]
     list_filter = ["event_type", "esp_name"]
     search_fields = ["recipient", "message_id"]

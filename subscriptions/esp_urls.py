@@ -13,7 +13,7 @@ from collections.abc import Callable
 from anymail import urls as anymail_urls
 from anymail.exceptions import AnymailConfigurationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.urls import URLPattern
+from django.urls import URLPattern, URLResolver
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,17 @@ def refuse_malformed(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return wrapped
 
 
-urlpatterns = [
-    URLPattern(pattern.pattern, refuse_malformed(pattern.callback), pattern.default_args, pattern.name)
-    for pattern in anymail_urls.urlpatterns
-]
+def _guarded(patterns: list[URLPattern | URLResolver]) -> list[URLPattern]:
+    guarded = []
+    for pattern in patterns:
+        if not isinstance(pattern, URLPattern):
+            raise TypeError(f"anymail's webhook URLs hold an include, not a view: {pattern!r}")
+        guarded.append(
+            URLPattern(
+                pattern.pattern, refuse_malformed(pattern.callback), pattern.default_args, pattern.name
+            )
+        )
+    return guarded
+
+
+urlpatterns = _guarded(anymail_urls.urlpatterns)

@@ -39,7 +39,7 @@ class PreferencesForm(forms.Form):
         coerce=int,
         initial=0,
         required=False,
-        empty_value=0,
+        empty_value=0,  # type: ignore[arg-type]  # django-stubs: any value may stand for "empty"
         label="Day of the week",
     )
     delivery_hour = forms.TypedChoiceField(
@@ -103,7 +103,7 @@ class PauseForm(forms.Form):
     )
 
     def clean_weeks(self) -> int:
-        weeks = self.cleaned_data["weeks"]
+        weeks: int = self.cleaned_data["weeks"]
         if not 1 <= weeks <= MAX_PAUSE_WEEKS:
             raise ValidationError("Choose how many weeks to pause.")
         return weeks

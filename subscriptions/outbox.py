@@ -11,6 +11,8 @@ import json
 import re
 import threading
 from collections.abc import Sequence
+from email.generator import BytesGenerator
+from io import BytesIO
 from pathlib import Path
 
 from django.conf import settings
@@ -31,6 +33,13 @@ def _next_serial() -> int:
 
 def _safe(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", value)[:60].strip("_") or "message"
+
+
+def _as_crlf_bytes(message: EmailMessage) -> bytes:
+    """The message as RFC 5322 wants it on the wire: CRLF line ends, no "From " mangling."""
+    buffer = BytesIO()
+    BytesGenerator(buffer, mangle_from_=False).flatten(message.message(), linesep="\r\n")
+    return buffer.getvalue()
 
 
 class EmlFileBackend(BaseEmailBackend):
@@ -55,6 +64,6 @@ class EmlFileBackend(BaseEmailBackend):
             stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
             name = f"{stamp}-{_next_serial():06d}-{_safe(message.recipients()[0])}.eml"
             path = self.outbox_dir / name
-            path.write_bytes(message.message().as_bytes(linesep="\r\n"))
+            path.write_bytes(_as_crlf_bytes(message))
             sent += 1
         return sent

@@ -112,7 +112,7 @@ def _preferences_page(
         "pause_form": pause_form or PauseForm(),
         "delete_form": delete_form or DeleteForm(),
         "saved": saved or request.GET.get("saved", "")[:20],
-        "token": request.resolver_match.kwargs["token"],
+        "token": request.resolver_match.kwargs["token"] if request.resolver_match else "",
         "unsubscribe_url": unsubscribe_url(subscriber),
     }
     return render(request, "subscriptions/preferences.html", context, status=status)
@@ -197,7 +197,7 @@ def _one_click_done() -> HttpResponse:
 
 def _csrf_rejection(request: HttpRequest) -> HttpResponse | None:
     """The CSRF middleware's verdict for this request (the view itself is csrf_exempt)."""
-    return CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(request, None, (), {})
+    return CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(request, _one_click_done, (), {})
 
 
 @csrf_exempt

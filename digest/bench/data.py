@@ -83,12 +83,10 @@ def _insert(model: type[models.Model], fields: list[str], rows: Iterable[tuple[A
     json_at = [i for i, name in enumerate(fields) if isinstance(meta.get_field(name), models.JSONField)]
     count = 0
     if on_postgresql():
-        columns = ", ".join(meta.get_field(name).column for name in fields)
+        columns = ", ".join(_column(model, name) for name in fields)
         with (
             connection.cursor() as cursor,
-            cursor.cursor.copy(  # type: ignore[attr-defined]
-                f"COPY {meta.db_table} ({columns}) FROM STDIN"
-            ) as copy,
+            cursor.cursor.copy(f"COPY {meta.db_table} ({columns}) FROM STDIN") as copy,
         ):
             for row in rows:
                 if json_at:
@@ -96,18 +94,25 @@ def _insert(model: type[models.Model], fields: list[str], rows: Iterable[tuple[A
                 copy.write_row(row)
                 count += 1
         return count
-    rows = iter(rows)
-    while batch := list(itertools.islice(rows, BATCH)):
-        model.objects.bulk_create([model(**dict(zip(fields, row, strict=True))) for row in batch])
+    pending = iter(rows)
+    while batch := list(itertools.islice(pending, BATCH)):
+        model._default_manager.bulk_create([model(**dict(zip(fields, row, strict=True))) for row in batch])
         count += len(batch)
     return count
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field.column
 
 
 def make_topics(spec: Spec) -> list[int]:
     now = timezone.now()
     fields = ["name", "slug", "description", "terms", "exclude_terms", "categories", "hf_keywords"]
     fields += ["is_active", "position", "created_at", "updated_at"]
-    rows = (
+    rows: Iterator[tuple[Any, ...]] = (
         (f"Bench topic {n}", f"bench-topic-{n}", "", [WORDS[n % len(WORDS)]], [], [], [], True, n, now, now)
         for n in range(1, spec.topics + 1)
     )
@@ -146,7 +151,7 @@ def make_papers(spec: Spec, topic_ids: list[int], day: dt.date, rng: random.Rand
     )
 
 
-def make_readers(spec: Spec, keys: list[str], rng: random.Random, progress: Callable[[int], None]) -> int:
+def make_readers(spec: Spec, keys: list[str], rng: random.Random, progress: Callable[[int], object]) -> int:
     """Active readers, confirmed, spread over zones; topic sets zipf-distributed over `keys`."""
     now = timezone.now()
     set_weights = list(itertools.accumulate(zipf_weights(len(keys))))
@@ -175,7 +180,7 @@ def make_readers(spec: Spec, keys: list[str], rng: random.Random, progress: Call
     return _insert(Subscriber, fields, readers())
 
 
-def generate(spec: Spec, *, day: dt.date, progress: Callable[[int], None] = lambda n: None) -> Generated:
+def generate(spec: Spec, *, day: dt.date, progress: Callable[[int], object] = lambda n: None) -> Generated:
     """Create topics, papers listed on `day`, their topic matches, and `spec.readers` readers."""
     rng = random.Random(spec.seed)  # noqa: S311 - synthetic data, not secrets
     topic_ids = make_topics(spec)

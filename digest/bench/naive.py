@@ -18,7 +18,7 @@ from subscriptions.models import Subscriber, Topic
 
 
 def send_naively(
-    *, digest_date: dt.date, limit: int | None = None, on_reader: Callable[[int], None] = lambda n: None
+    *, digest_date: dt.date, limit: int | None = None, on_reader: Callable[[int], object] = lambda n: None
 ) -> int:
     """Send every due reader (at most `limit`) their digest the naive way; returns messages sent."""
     now = timezone.now()

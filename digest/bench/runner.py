@@ -84,7 +84,7 @@ def _referencing() -> list[type[models.Model]]:
 
 def ensure_empty() -> None:
     """Refuse to run where real readers or papers may live (or anything pointing at them)."""
-    busy = [m._meta.label for m in (*OWNED, *_referencing()) if m.objects.exists()]
+    busy = [m._meta.label for m in (*OWNED, *_referencing()) if m._default_manager.exists()]
     if busy:
         raise CommandError(
             f"bench_digest refuses to run on a database that holds data ({', '.join(busy)}): "
@@ -119,10 +119,10 @@ def cleanup() -> None:
         except DatabaseError:
             logger.info("TRUNCATE refused (another table references these); deleting row by row")
     for model in OWNED:
-        model.objects.all().delete()
+        model._default_manager.all().delete()
 
 
-def _pipelined(result: ModeResult, digest_date: dt.date, tick: Callable[[int], None]) -> None:
+def _pipelined(result: ModeResult, digest_date: dt.date, tick: Callable[[int], object]) -> None:
     """The real dispatch; each chunk is sent in-process as soon as it is queued."""
 
     def enqueue(ids: list[int]) -> None:
@@ -137,7 +137,7 @@ def _pipelined(result: ModeResult, digest_date: dt.date, tick: Callable[[int], N
 
 
 def _with_senders(
-    result: ModeResult, digest_date: dt.date, tick: Callable[[int], None], senders: int
+    result: ModeResult, digest_date: dt.date, tick: Callable[[int], object], senders: int
 ) -> None:
     """The real dispatch in this process; chunks sent by `senders` forked processes meanwhile.
     plan = the dispatcher's wall time; send = the time senders still needed after it."""
@@ -165,7 +165,9 @@ def _with_senders(
     result.senders = senders
 
 
-def _naive(result: ModeResult, digest_date: dt.date, tick: Callable[[int], None], limit: int | None) -> None:
+def _naive(
+    result: ModeResult, digest_date: dt.date, tick: Callable[[int], object], limit: int | None
+) -> None:
     with result.phases.phase("send"):
         result.readers = send_naively(digest_date=digest_date, limit=limit, on_reader=tick)
 
@@ -174,7 +176,7 @@ def run_mode(
     mode: str,
     *,
     digest_date: dt.date,
-    tick: Callable[[int], None] = lambda n: None,
+    tick: Callable[[int], object] = lambda n: None,
     naive_limit: int | None = None,
     senders: int = 1,
 ) -> ModeResult:

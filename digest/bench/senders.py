@@ -29,7 +29,7 @@ class SenderReport:
     busy_seconds: float
 
 
-def _sender(tasks: Queue, reports: Queue) -> None:
+def _sender(tasks: Queue[list[int] | None], reports: Queue[SenderReport]) -> None:
     reset_peak_rss()
     backend.reset()
     counter = QueryCounter()
@@ -48,8 +48,9 @@ class SenderPool:
 
     def __init__(self, senders: int) -> None:
         context = multiprocessing.get_context("fork")
-        self._tasks: Queue = context.Queue(maxsize=senders * 8)  # the dispatcher may run ahead (ids only)
-        self._reports: Queue = context.Queue()
+        # the dispatcher may run ahead (ids only)
+        self._tasks: Queue[list[int] | None] = context.Queue(maxsize=senders * 8)
+        self._reports: Queue[SenderReport] = context.Queue()
         connections.close_all()  # a forked child must never share the parent's database socket
         self._procs = [
             context.Process(target=_sender, args=(self._tasks, self._reports), daemon=True)

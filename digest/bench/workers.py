@@ -8,6 +8,7 @@ and the send phase lasts until no row is left queued or sending.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import socket
@@ -17,8 +18,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import TextIOBase
 from pathlib import Path
-from typing import IO
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -38,7 +39,8 @@ WAITING = (Delivery.Status.QUEUED, Delivery.Status.SENDING)
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -115,7 +117,7 @@ def _wait_ready(log: Path, process: subprocess.Popen[bytes], timeout: float = 60
     raise CommandError(f"a celery worker did not start:\n{log.read_text(errors='replace')[-2000:]}")
 
 
-def run_with_workers(workers: int, *, digest_date: object, quiet: bool, err: IO[str]) -> ModeResult:
+def run_with_workers(workers: int, *, digest_date: dt.date, quiet: bool, err: TextIOBase) -> ModeResult:
     """Plan in this process, send on `workers` Celery workers through the SMTP sink."""
     if not settings.REDIS_URL or not on_postgresql():
         raise CommandError("--workers needs REDIS_URL (the broker) and a PostgreSQL DATABASE_URL")
@@ -132,7 +134,7 @@ def run_with_workers(workers: int, *, digest_date: object, quiet: bool, err: IO[
     with tempfile.TemporaryDirectory() as logs, _processes(workers, Path(logs)):
         start = time.perf_counter()
         for ids in chunks:
-            send_delivery_chunk.apply_async(args=[ids], queue=QUEUE)
+            send_delivery_chunk.apply_async(args=(ids,), queue=QUEUE)
         while Delivery.objects.filter(status__in=WAITING).exists():
             time.sleep(0.25)
         result.phases.add("send", time.perf_counter() - start)

@@ -28,7 +28,7 @@ class CurationError(ValueError):
 
 
 def _log(user: User | None, papers: Sequence[Paper], message: str) -> None:
-    if user is None or not getattr(user, "pk", None) or not papers:
+    if user is None or user.pk is None or not papers:
         return
     LogEntry.objects.log_actions(user_id=user.pk, queryset=papers, action_flag=CHANGE, change_message=message)
 

@@ -77,10 +77,10 @@ def _text(value: Any, name: str, *, required: bool = False) -> str:
         value = ""
     if not isinstance(value, str):
         raise ItemError(f"{name} is a {type(value).__name__}, expected text")
-    value = " ".join(value.split())
-    if required and not value:
+    text = " ".join(value.split())
+    if required and not text:
         raise ItemError(f"{name} is missing")
-    return value
+    return text
 
 
 def _count(value: Any, name: str) -> int:
@@ -156,7 +156,7 @@ def ingest_day(
     *,
     day: dt.date | None = None,
     client: HFClient | None = None,
-    on_page: Callable[[int], None] | None = None,
+    on_page: Callable[[int], object] | None = None,
 ) -> IngestReport:
     """Fetch and upsert one listing day (default: today, UTC); safe to re-run.
 

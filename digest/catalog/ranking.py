@@ -28,7 +28,8 @@ class RankedPaper:
 def latest_listing_day() -> dt.date | None:
     """The most recent day any visible paper was listed on, or None for an empty catalog."""
     visible = Paper.objects.filter(hidden=False, withdrawn=False)
-    return visible.aggregate(day=Max("listed_on"))["day"]
+    day: dt.date | None = visible.aggregate(day=Max("listed_on"))["day"]
+    return day
 
 
 def paper_age_hours(paper: Paper, now: dt.datetime) -> float:

@@ -60,4 +60,5 @@ def trending_score(
     engagement = max(0, upvotes) + params.comment_weight * max(0, comments) + params.growth_weight * growth
     relevance = min(max(relevance, 0.0), 1.0)
     age = max(age_hours, 0.0)
-    return (engagement + 1.0 + relevance) / (age + params.age_offset_hours) ** params.gravity
+    score: float = (engagement + 1.0 + relevance) / (age + params.age_offset_hours) ** params.gravity
+    return score

@@ -131,7 +131,7 @@ def dispatch_due(
     send_all: bool = False,
     email: str | None = None,
     dry_run: bool = False,
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int], object] | None = None,
 ) -> DispatchReport:
     """Plan and queue every due reader's digest; `enqueue(ids)` hands a chunk to the senders.
 

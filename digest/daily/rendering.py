@@ -130,7 +130,7 @@ def paper_card(paper: Paper, chips: Sequence[str], digest_date: dt.date) -> Pape
 def chips_for(papers: Sequence[Paper], topics: Iterable[Topic]) -> dict[int, list[str]]:
     """Names of `topics` each paper matched (one query)."""
     topic_ids = [t.pk for t in topics if t.pk]
-    rows: QuerySet = PaperTopic.objects.filter(
+    rows: QuerySet[PaperTopic, tuple[int, str]] = PaperTopic.objects.filter(
         paper__in=[p.pk for p in papers], topic_id__in=topic_ids, excluded=False
     ).values_list("paper_id", "topic__name")
     chips: dict[int, list[str]] = {}

@@ -16,7 +16,6 @@ from django.utils import timezone
 from digest.models import Delivery
 from subscriptions.models import EmailEvent, Subscriber
 
-DELIVERY_METRICS = ("queued", "sent", "failed", "skipped")
 EVENT_METRICS = ("bounced", "complained", "opened", "clicked")
 READER_METRICS = ("active", "signups")
 _LEFT = [Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.BOUNCED, Subscriber.Status.COMPLAINED]
@@ -76,8 +75,8 @@ def _deliveries(rows: dict[dt.date, DayHealth], *, first: dt.date, today: dt.dat
     )
     for row in counts:
         target = rows[row["digest_date"]]
-        for metric in DELIVERY_METRICS:
-            setattr(target, metric, row[metric])
+        target.queued, target.sent = row["queued"], row["sent"]
+        target.failed, target.skipped = row["failed"], row["skipped"]
 
 
 def _events(rows: dict[dt.date, DayHealth], *, start: dt.datetime) -> None:

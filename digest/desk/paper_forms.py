@@ -34,7 +34,8 @@ def chosen_day(request: HttpRequest) -> dt.date | None:
         elif not raw:
             day = latest_listing_day()
         request._paperboy_day = day  # type: ignore[attr-defined]
-    return request._paperboy_day  # type: ignore[attr-defined]
+    chosen: dt.date | None = request._paperboy_day  # type: ignore[attr-defined]
+    return chosen
 
 
 class ListingDayFilter(admin.SimpleListFilter):
@@ -76,11 +77,12 @@ class TopicFilter(admin.SimpleListFilter):
         return [(str(pk), name) for pk, name in Topic.objects.values_list("pk", "name")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Paper]) -> QuerySet[Paper]:
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
-        if not self.value().isdigit():
+        if not value.isdigit():
             raise IncorrectLookupParameters("bad topic")
-        matched = PaperTopic.objects.filter(paper=OuterRef("pk"), topic_id=int(self.value()), excluded=False)
+        matched = PaperTopic.objects.filter(paper=OuterRef("pk"), topic_id=int(value), excluded=False)
         return queryset.filter(Exists(matched))
 
 
@@ -123,7 +125,7 @@ DETAIL_FIELDS = (
 PAPER_FORM_FIELDS = [*PAPER_FIELDS, *EDITOR_FIELDS, *DETAIL_FIELDS]
 
 
-class PaperAdminForm(forms.ModelForm):
+class PaperAdminForm(forms.ModelForm[Paper]):
     class Meta:
         model = Paper
         fields = PAPER_FORM_FIELDS

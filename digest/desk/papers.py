@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import (
     Case,
     FloatField,
@@ -73,7 +74,7 @@ def _ranking_annotations(day: dt.date | None) -> dict[str, Any]:
 
 
 @admin.register(Paper)
-class PaperAdmin(admin.ModelAdmin):
+class PaperAdmin(admin.ModelAdmin[Paper]):
     form = PaperAdminForm
     change_list_template = "admin/digest/paper/change_list.html"
     list_display = [
@@ -173,7 +174,9 @@ class PaperAdmin(admin.ModelAdmin):
 
     # --- change form: editor fields go through the services ---------------------------
 
-    def save_model(self, request: HttpRequest, obj: Paper, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Paper, form: forms.ModelForm[Paper], change: bool
+    ) -> None:
         if not change:
             super().save_model(request, obj, form, change)
             return
@@ -255,7 +258,7 @@ class PaperAdmin(admin.ModelAdmin):
             "papers": list(queryset),
             "form": form,
             "action": action,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
         }
         return TemplateResponse(request, "admin/digest/paper/action_form.html", context)
 

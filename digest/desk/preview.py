@@ -96,16 +96,16 @@ def preview_digest(
     edition_id = planner.editions_for([plan])[(digest_date, plan.key)]
     edition = Edition.objects.get(pk=edition_id)
     message = build_digest_message(rendered_or_edition=edition, subscriber=target)
-    html = next((content for content, mimetype in message.alternatives if mimetype == "text/html"), "")
+    html = next((str(content) for content, mimetype in message.alternatives if mimetype == "text/html"), "")
     papers = Paper.objects.in_bulk(edition.paper_ids)
     preview = DigestPreview(
         digest_date=digest_date,
-        subject=message.subject,
+        subject=edition.subject,
         from_email=message.from_email,
         to=list(message.to),
         headers=dict(message.extra_headers),
         html=html,
-        text=message.body,
+        text=str(message.body),
         tags=list(message.tags or []),
         papers=[papers[pid] for pid in edition.paper_ids if pid in papers],
         reader=reader,
@@ -119,6 +119,8 @@ def build_test_message(*, preview: DigestPreview, to_email: str) -> AnymailMessa
     """The previewed edition, built by the pipeline's own builder in test mode ("[TEST]", tag
     "test", no delivery id) for `to_email`. Its personal links belong to a stand-in reader, so
     clicking "unsubscribe" in a test never unsubscribes the previewed reader."""
+    if preview.edition is None:
+        raise NothingToSend("this preview has no stored edition to send")
     stand_in = _stand_in_reader(preview.topics, to_email)
     if preview.reader is not None:
         stand_in.topic_key = preview.reader.topic_key

@@ -32,16 +32,17 @@ def _hours_text(hour: str, minute: str) -> str:
 def describe(value: Any) -> str:
     """A cron-like or interval schedule in plain words (times in UTC)."""
     if isinstance(value, crontab):
-        minute, hour = str(value._orig_minute), str(value._orig_hour)
+        # celery keeps the fields as they were written only in crontab's _orig_* attributes
+        minute, hour = str(value._orig_minute), str(value._orig_hour)  # type: ignore[attr-defined]
         text = _hours_text(hour, minute)
-        dow, dom = str(value._orig_day_of_week), str(value._orig_day_of_month)
+        dow, dom = str(value._orig_day_of_week), str(value._orig_day_of_month)  # type: ignore[attr-defined]
         if dow != "*":
             days = [_WEEKDAYS[int(d) % 7] if d.isdigit() else d for d in dow.split(",")]
             text = text.replace("daily", "") + f" on {', '.join(days)}"
         if dom != "*":
             text += f" on day {dom} of the month"
         return " ".join(text.split())
-    seconds = value.run_every.total_seconds() if isinstance(value, schedule) else None
+    seconds: float | None = value.seconds if isinstance(value, schedule) else None
     if isinstance(value, dt.timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float):

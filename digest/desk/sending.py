@@ -14,7 +14,7 @@ from digest.catalog import curation
 from digest.models import Delivery, Edition, PaperSnapshot, SendingSettings
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -86,7 +86,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="edition")
     def edition_link(self, obj: Delivery) -> str:
-        if obj.edition_id is None:
+        if obj.edition is None:
             return "-"
         url = reverse("admin:digest_edition_change", args=[obj.edition_id])
         return format_html('<a href="{}">{}</a>', url, obj.edition.subject[:50])
@@ -119,7 +119,7 @@ class PaperSnapshotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SendingSettings)
-class SendingSettingsAdmin(admin.ModelAdmin):
+class SendingSettingsAdmin(admin.ModelAdmin[SendingSettings]):
     """The singleton kill switch: the list goes straight to its one row."""
 
     fields = ["sending_paused", "paused_reason", "updated_at"]

@@ -6,15 +6,16 @@ Registered here, not in subscriptions/admin.py, because matching lives in `diges
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from digest.catalog.matching import RULE_KEYS, RulesPreview, preview_topic_rules, validate_rules
 from subscriptions.models import Subscriber, Topic
@@ -22,7 +23,7 @@ from subscriptions.models import Subscriber, Topic
 PREVIEW_SHOWN = 25
 
 
-class RulesField(forms.CharField):
+class RulesField(forms.Field):
     """A list of strings edited as a textarea, one per line (commas also separate)."""
 
     widget = forms.Textarea(attrs={"rows": 7, "cols": 60})
@@ -35,11 +36,11 @@ class RulesField(forms.CharField):
     def to_python(self, value: Any) -> list[str]:
         if isinstance(value, list | tuple):
             return [str(v) for v in value]
-        text = super().to_python(value) or ""
+        text = "" if value in self.empty_values else str(value)
         return [item.strip() for line in text.splitlines() for item in line.split(",") if item.strip()]
 
 
-class TopicAdminForm(forms.ModelForm):
+class TopicAdminForm(forms.ModelForm[Topic]):
     terms = RulesField(
         required=False, help_text="Words or phrases, one per line; 'a + b' needs both; 'robot*' is a prefix."
     )
@@ -64,7 +65,7 @@ class TopicAdminForm(forms.ModelForm):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(admin.ModelAdmin[Topic]):
     form = TopicAdminForm
     change_form_template = "admin/digest/topic/change_form.html"
     list_display = ["name", "slug", "subscriber_count", "paper_count", "is_active", "position"]
@@ -85,13 +86,17 @@ class TopicAdmin(admin.ModelAdmin):
 
     @admin.display(description="active readers", ordering="n_readers")
     def subscriber_count(self, obj: Topic) -> int:
-        return getattr(obj, "n_readers", 0)
+        count: int = getattr(obj, "n_readers", 0)
+        return count
 
     @admin.display(description="papers matched", ordering="n_papers")
     def paper_count(self, obj: Topic) -> int:
-        return getattr(obj, "n_papers", 0)
+        count: int = getattr(obj, "n_papers", 0)
+        return count
 
-    def save_model(self, request: HttpRequest, obj: Topic, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Topic, form: forms.ModelForm[Topic], change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         if not change or set(form.changed_data) & set(RULE_KEYS):
             from digest.tasks import rematch_topic
@@ -115,17 +120,22 @@ class TopicAdmin(admin.ModelAdmin):
         """Re-render the change form with the posted values and what they would match; saves nothing."""
         obj = self.get_object(request, unquote(object_id)) if object_id else None
         if object_id and obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            self.message_user(
+                request, f"No topic with ID “{object_id}”: perhaps it was deleted.", messages.WARNING
+            )
+            return HttpResponseRedirect(reverse("admin:subscriptions_topic_changelist"))
         if not (self.has_change_permission(request, obj) if obj else self.has_add_permission(request)):
             return HttpResponse("You may not change topics.", status=403)
         form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        if not isinstance(form, TopicAdminForm):
+            raise TypeError("TopicAdmin.form must be a TopicAdminForm")
         preview: RulesPreview | None = None
         if form.is_valid():
             preview = preview_topic_rules(rules=form.rules(), topic_id=obj.pk if obj else None)
         fieldsets = self.get_fieldsets(request, obj)
         admin_form = helpers.AdminForm(
             form,
-            list(fieldsets),
+            cast(list[tuple[str | None, dict[str, list[str]]]], list(fieldsets)),
             self.get_prepopulated_fields(request, obj),
             self.get_readonly_fields(request, obj),
             model_admin=self,

@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
-from digest.catalog.ranking import latest_listing_day
+from digest.catalog.ranking import RankedPaper, latest_listing_day
 from digest.models import Paper
 from digest.web import listing
 from subscriptions.links import absolute
+from subscriptions.models import Topic
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -89,8 +90,10 @@ def _query_error(request: HttpRequest, query: PapersQuery) -> JsonResponse | Non
     return None
 
 
-def _page_json(*, request: HttpRequest, page: Page, found: listing.Listing | None, topics: list) -> dict:
-    params = {k: v for k, v in request.GET.items() if k != "page"}
+def _page_json(
+    *, request: HttpRequest, page: Page[RankedPaper], found: listing.Listing | None, topics: list[Topic]
+) -> dict[str, Any]:
+    params = {k: str(v) for k, v in request.GET.items() if k != "page"}
     cards = listing.paper_cards(list(page.object_list), topics)
     day = found.days[0] if found else None
     return {

@@ -14,7 +14,7 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
 from digest.catalog.ranking import RankedPaper
 from digest.web.listing import authors_line, feed_papers, paper_summary
@@ -30,10 +30,10 @@ def xml_safe(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-class TrendingRssFeed(Feed):
+class TrendingRssFeed(Feed[RankedPaper, Topic | None]):
     """Trending papers as RSS 2.0; `/feeds/trending.rss` or `/feeds/<topic>.rss`."""
 
-    feed_type = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
     extension = "rss"
 
     def get_object(self, request: HttpRequest, topic: str | None = None) -> Topic | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max, Min, Q, QuerySet
 
 from digest.catalog.ranking import RankedPaper, latest_listing_day, ranked_papers
-from digest.models import Delivery, Edition, Paper
+from digest.models import PAPER_ID_MAX_LENGTH, Delivery, Edition, Paper, PaperTopic
 from subscriptions.models import Topic
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
@@ -120,13 +120,13 @@ class EditionUse:
 @dataclass
 class PaperDetail:
     paper: Paper
-    matches: list  # PaperTopic rows with their topic, best first
+    matches: list[PaperTopic]  # with their topic, best first
     editions: list[EditionUse]
 
 
 def paper_detail(paper_id: str) -> PaperDetail | None:
     """A visible paper with its topic matches and the editions that included it (three queries)."""
-    if len(paper_id) > Paper._meta.get_field("paper_id").max_length or not paper_id.isprintable():
+    if len(paper_id) > PAPER_ID_MAX_LENGTH or not paper_id.isprintable():
         return None  # cannot exist; PostgreSQL would also refuse a NUL byte in the query
     paper = _visible().filter(paper_id=paper_id).first()
     if paper is None:

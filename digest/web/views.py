@@ -22,12 +22,13 @@ from digest.catalog.ranking import latest_listing_day
 from digest.models import Edition
 from digest.web import listing
 from digest.web.webview import public_edition_html
+from subscriptions.models import Topic
 
 PAPERS_PER_PAGE = 20
 PAGE_MAX_AGE = 300  # seconds: papers change a few times a day (ingests, upvotes)
 
 
-def _topic_from_request(request: HttpRequest, topics: list) -> object:
+def _topic_from_request(request: HttpRequest, topics: list[Topic]) -> Topic | None:
     slug = request.GET.get("topic", "").strip()
     if not slug:
         return None
@@ -37,14 +38,16 @@ def _topic_from_request(request: HttpRequest, topics: list) -> object:
     return topic
 
 
-def _url(name: str, day: dt.date | None, topic: object) -> str | None:
+def _url(name: str, day: dt.date | None, topic: Topic | None) -> str | None:
     if day is None:
         return None
     url = reverse(name, args=[day.isoformat()])
-    return f"{url}?{urlencode({'topic': topic.slug})}" if topic else url  # type: ignore[attr-defined]
+    return f"{url}?{urlencode({'topic': topic.slug})}" if topic else url
 
 
-def _with_cache_headers(request: HttpRequest, response: HttpResponse, papers: list) -> HttpResponse:
+def _with_cache_headers(
+    request: HttpRequest, response: HttpResponse, papers: list[listing.PaperCard]
+) -> HttpResponse:
     """Last-Modified from the newest paper shown; answers 304 when the client is up to date."""
     if papers:
         newest = max(card.paper.updated_at for card in papers)

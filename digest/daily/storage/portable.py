@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, IntegerField, QuerySet, Value
@@ -149,12 +150,13 @@ def record_outcome(delivery_id: int, *, status: str, now: dt.datetime, error: st
     sql = _OUTCOME_SQL.format(
         table=Delivery._meta.db_table, sent=", esp_message_id = %s, sent_at = %s" if sent else ""
     )
-    params: list[object] = [status, stamp, error[:2000]]
+    params: list[Any] = [status, stamp, error[:2000]]
     params += [message_id[:200], stamp] if sent else []
     params += [delivery_id, Delivery.Status.SENDING.value]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        written: int = cursor.rowcount
+        return written
 
 
 def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, transaction
@@ -73,7 +74,7 @@ def insert_editions(new: Sequence[Edition]) -> EditionIds:
         links=Edition.papers.through._meta.db_table,
     )
     now = timezone.now()
-    params: list[object] = []
+    params: list[Any] = []
     for e in new:
         params += [e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids))]
         params += [e.subject, e.preheader, e.html, e.text, e.slug, now]
@@ -103,7 +104,7 @@ RETURNING id, status
 def insert_deliveries(rows: Sequence[NewDelivery], *, skipped_note: str) -> list[int]:
     """One INSERT … ON CONFLICT DO NOTHING RETURNING for the chunk (no model objects)."""
     now = timezone.now()
-    params = [
+    params: list[Any] = [
         Delivery.Status.SKIPPED.value,
         Delivery.Status.QUEUED.value,
         skipped_note,
@@ -132,7 +133,7 @@ RETURNING d.id, d.attempts, d.edition_id, s.id, s.email, s.token_key
 def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:
     """One statement that locks the queued rows it takes and moves them to `sending`."""
     sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, subscriber=Subscriber._meta.db_table)
-    params = [int_array(delivery_ids), Delivery.Status.QUEUED, Delivery.Status.SENDING, now, now]
+    params: list[Any] = [int_array(delivery_ids), Delivery.Status.QUEUED, Delivery.Status.SENDING, now, now]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return sorted(cursor.fetchall())
@@ -146,7 +147,7 @@ FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id) WHERE d.id = v.id AND d.s
 
 def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None:
     """One UPDATE for all accepted rows, each with its own ESP message id."""
-    params = [
+    params: list[Any] = [
         Delivery.Status.SENT,
         now,
         now,

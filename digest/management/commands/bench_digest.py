@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 from typing import Any
 
@@ -11,7 +12,7 @@ from tqdm import tqdm
 
 from digest.bench import data
 from digest.bench.report import table
-from digest.bench.runner import MODES, cleanup, ensure_empty, run_mode, today
+from digest.bench.runner import MODES, ModeResult, cleanup, ensure_empty, run_mode, today
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -102,7 +103,7 @@ class Command(BaseCommand):
     def _modes(mode: str) -> tuple[str, ...]:
         return MODES if mode == "all" else (mode,)
 
-    def _run(self, mode: str, options: dict[str, Any], day: Any, quiet: bool) -> Any:
+    def _run(self, mode: str, options: dict[str, Any], day: dt.date, quiet: bool) -> ModeResult:
         limit = options["naive_limit"] or None if mode == "naive" else None
         total = min(options["readers"], limit) if limit else options["readers"]
         with tqdm(total=total, desc=mode, unit="reader", disable=quiet, file=self.stderr) as bar:

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        def progress(papers: list[SeedPaper]) -> tqdm:
+        def progress(papers: list[SeedPaper]) -> tqdm[SeedPaper]:
             return tqdm(
                 papers, desc="seed papers", unit="paper", file=self.stderr, disable=options["verbosity"] < 1
             )

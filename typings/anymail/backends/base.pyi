@@ -1,0 +1,7 @@
+from typing import Any
+
+from django.core.mail.backends.base import BaseEmailBackend
+
+class AnymailBaseBackend(BaseEmailBackend):
+    esp_name: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
