@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="digest.tasks.ingest_daily_papers", acks_late=True)
-def ingest_daily_papers(day: str | None = None) -> dict[str, int]:
+def ingest_daily_papers(day: str | None = None) -> dict[str, Any]:
     """Fetch and upsert one listing day (default: today, UTC) from the HF API.
 
     Idempotent: a re-run refreshes counts and adds a snapshot, creating nothing twice.

@@ -17,11 +17,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 from urllib.parse import quote
 
 import pytest
 
 from config.celery_app import app
+
+if TYPE_CHECKING:
+    from kombu.transport import virtual
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE_ENV = "PAPERBOY_TEST_QUEUE"
@@ -52,7 +56,8 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
-test_database_url.__test__ = False  # a helper, not a test
+# a helper, not a test (setattr: mypy does not model attributes set on a function)
+setattr(test_database_url, "__test__", False)  # noqa: B010
 
 
 class CeleryWorker:
@@ -151,7 +156,9 @@ class WorkerPool:
     def purge(self) -> int:
         """Drop every task waiting in this pool's queue (simulates lost broker state)."""
         with app.connection_for_write() as conn:
-            return conn.default_channel.queue_purge(self.queue) or 0
+            # The broker is Redis: kombu's virtual-transport channel (the stubs only say StdChannel).
+            channel = cast("virtual.Channel", conn.default_channel)
+            return channel.queue_purge(self.queue) or 0
 
     def stop_all(self) -> None:
         for worker in self.workers:
@@ -162,7 +169,8 @@ def _route_to(queue: str | None) -> None:
     amqp = app.amqp
     app.conf.task_routes = {"*": {"queue": queue}} if queue else None
     amqp.__dict__.pop("router", None)
-    amqp._rtable = None
+    # a private cache that celery's stubs leave out; None makes the router re-read task_routes
+    setattr(amqp, "_rtable", None)  # noqa: B010
 
 
 def worker_pool(tmp_path: Path) -> Iterator[WorkerPool]:

@@ -27,8 +27,9 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(autouse=True)
 def _outbox_in_tmp(settings, tmp_path: Path) -> Path:
     """Never write test emails into the real var/outbox/."""
-    settings.EMAIL_OUTBOX_DIR = tmp_path / "outbox"
-    return settings.EMAIL_OUTBOX_DIR
+    outbox_dir = tmp_path / "outbox"
+    settings.EMAIL_OUTBOX_DIR = outbox_dir
+    return outbox_dir
 
 
 @pytest.fixture

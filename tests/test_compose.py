@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -25,13 +26,15 @@ _INTERPOLATION = re.compile(r"\$\{([A-Z_]+):-([^}]*)\}")
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+def compose() -> dict[str, Any]:
+    parsed: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return parsed
 
 
 @pytest.fixture(scope="module")
-def services(compose) -> dict:
-    return compose["services"]
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = compose["services"]
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +42,17 @@ def dockerfile() -> str:
     return (ROOT / "Dockerfile").read_text()
 
 
-def command(service: dict) -> str:
+def command(service: dict[str, Any]) -> str:
     value = service.get("command", "")
     return " ".join(value) if isinstance(value, list) else value
 
 
-def healthcheck(service: dict) -> str:
+def healthcheck(service: dict[str, Any]) -> str:
     test = service["healthcheck"]["test"]
     return " ".join(test) if isinstance(test, list) else test
 
 
-def resolved_env(service: dict) -> dict[str, str]:
+def resolved_env(service: dict[str, Any]) -> dict[str, str]:
     """The service's environment with ${VAR:-default} replaced by its default."""
     return {key: _INTERPOLATION.sub(r"\2", str(value)) for key, value in service["environment"].items()}
 
@@ -180,7 +183,9 @@ def test_dockerfile_builds_a_slim_non_root_image_from_the_lock_file(dockerfile):
 
 def test_dockerfile_collects_static_files_with_a_build_only_secret_the_settings_accept(dockerfile):
     step = dockerfile[dockerfile.index("RUN SECRET_KEY=") :].split("\n\n")[0]
-    secret = re.search(r"SECRET_KEY=(\S+)", step).group(1)
+    found = re.search(r"SECRET_KEY=(\S+)", step)
+    assert found is not None
+    secret = found.group(1)
 
     assert "collectstatic --no-input" in step
     assert "DEBUG=false" in step

@@ -81,7 +81,8 @@ def _settings_with(extra: dict[str, str], var_dir: Path) -> dict[str, str]:
         check=True,
         timeout=60,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    dumped: dict[str, str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return dumped
 
 
 def _is_config(key: str) -> bool:

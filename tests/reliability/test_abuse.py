@@ -7,6 +7,7 @@ import base64
 import json
 import re
 from email import message_from_bytes
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -22,6 +23,7 @@ from subscriptions.models import EmailEvent, Subscriber, Suppression
 from subscriptions.tokens import Purpose, make_token
 from tests.commit import committed
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+from tests.sent_mail import html_alternative
 from tests.subscriptions.test_webhooks import bounce, complaint
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +37,7 @@ WEBHOOK = "/anymail/postmark/tracking/"
 SECRET = "esp:s3cret"
 
 
-def _snapshot() -> tuple:
+def _snapshot() -> tuple[object, ...]:
     return (
         list(Subscriber.objects.order_by("pk").values()),
         sorted(Subscriber.topics.through.objects.values_list("subscriber_id", "topic_id")),
@@ -91,7 +93,7 @@ def test_one_click_endpoint_with_arbitrary_bodies_never_500_and_only_one_click_u
         assert response.status_code == 403
 
 
-def _auth(secret: str) -> dict[str, str]:
+def _auth(secret: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
 
 
@@ -164,7 +166,7 @@ def test_injection_through_titles_topics_and_notes_is_neutralised_in_the_digest(
     folded = re.compile(r"\r?\n[ \t]")  # long headers are folded: a line break then whitespace
     for name, value in parsed.items():
         assert "\n" not in folded.sub(" ", str(value)), (name, value)
-    html = next(body for body, kind in message.alternatives if kind == "text/html")
+    html = html_alternative(message)
     assert "<script>" not in html
     assert "onerror=alert" not in html.replace("onerror=alert(2)&gt;", "")  # only as escaped text
     assert "<img src=x" not in html

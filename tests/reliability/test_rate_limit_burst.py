@@ -99,7 +99,9 @@ def _csrf(port: int) -> tuple[str, str]:
     status, page, headers = _request(port, "GET", "/")
     assert status == 200
     cookie = next(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie" and "csrftoken" in v)
-    return cookie, TOKEN.search(page).group(1)
+    token = TOKEN.search(page)
+    assert token is not None
+    return cookie, token.group(1)
 
 
 def _signup(

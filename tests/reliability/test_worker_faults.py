@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import time_machine
@@ -30,7 +31,7 @@ pytestmark = [
 FAST_RETRY = {"DIGEST_RETRY_BACKOFF": "1", "CELERY_VISIBILITY_TIMEOUT": "5"}
 
 
-def _wait(condition, *, timeout: float, step: float = 0.2) -> bool:
+def _wait(condition: Callable[[], bool], *, timeout: float, step: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -143,7 +144,8 @@ def _terminate_worker_connections() -> int:
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        return cursor.fetchone()[0]
+        terminated: int = cursor.fetchone()[0]
+        return terminated
 
 
 def test_database_connection_killed_mid_send_loses_no_outcome(workers, due_readers, settings):

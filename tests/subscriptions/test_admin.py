@@ -61,6 +61,7 @@ def test_csv_export_has_status_topics_and_dates_but_no_tokens(client, editor, to
     assert len(rows) == 1
     assert rows[0]["status"] == "active"
     assert rows[0]["topics"] == "diffusion;robotics"
+    assert reader.confirmed_at is not None
     assert rows[0]["confirmed_at"].startswith(str(reader.confirmed_at.date()))
     assert rows[0]["email"] == "'=cmd@example.com"  # never a spreadsheet formula
     assert str(reader.token_key) not in body

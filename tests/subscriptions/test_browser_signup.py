@@ -13,6 +13,7 @@ import pytest
 
 from subscriptions.models import Subscriber
 from tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
+from tests.sent_mail import mime_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,9 +68,11 @@ def test_reader_signs_up_confirms_changes_preferences_and_unsubscribes(page, sit
 
     [message] = _outbox_messages(settings.EMAIL_OUTBOX_DIR)
     assert message["To"] == "Newcomer@example.com"
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    html = message.get_body(preferencelist=("html",)).get_content()
-    confirm_url = re.search(r"(http\S+/confirm/\S+/)", text).group(1)
+    text = mime_body(message, "plain")
+    html = mime_body(message, "html")
+    confirm = re.search(r"(http\S+/confirm/\S+/)", text)
+    assert confirm is not None
+    confirm_url = confirm.group(1)
     assert confirm_url in html
 
     page.goto(confirm_url)

@@ -29,7 +29,7 @@ PREFERENCE_FIELDS = ("topics", "frequency", "weekday", "delivery_hour", "timezon
 SIGNUP_FIELDS = ("email", *PREFERENCE_FIELDS)
 
 
-def _snapshot() -> tuple:
+def _snapshot() -> tuple[object, ...]:
     return (
         list(Subscriber.objects.order_by("pk").values()),
         sorted(Subscriber.topics.through.objects.values_list("subscriber_id", "topic_id")),

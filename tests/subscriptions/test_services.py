@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 import time_machine
@@ -13,12 +14,18 @@ from subscriptions.models import EmailEvent, Subscriber, Suppression
 from subscriptions.selectors import mailable_subscribers
 from tests.commit import committed
 from tests.factories import SubscriberFactory
+from tests.sent_mail import anymail_message, first_alternative
 
 pytestmark = pytest.mark.django_db
 
 
-def _request(email="reader@example.com", topics=(), **overrides):
-    values = {"frequency": "daily", "weekday": 0, "delivery_hour": 7, "time_zone": "Europe/Berlin"}
+def _request(email="reader@example.com", topics=(), **overrides: Any) -> None:
+    values: dict[str, Any] = {
+        "frequency": "daily",
+        "weekday": 0,
+        "delivery_hour": 7,
+        "time_zone": "Europe/Berlin",
+    }
     values.update(overrides)
     with committed():
         services.request_subscription(
@@ -41,11 +48,11 @@ def test_new_address_becomes_pending_and_gets_one_confirmation_email(anymail_bac
     assert (subscriber.consent_ip, subscriber.consent_user_agent) == ("203.0.113.5", "pytest")
     assert subscriber.consent_form_version == services.SIGNUP_FORM_VERSION
     assert len(mail.outbox) == 1
-    message = mail.outbox[0]
+    message = anymail_message(mail.outbox[0])
     assert message.to == ["Reader@example.com"]
     assert message.subject == "Confirm your Paperboy subscription"
     assert "/confirm/" in message.body
-    html = message.alternatives[0][0]
+    html = first_alternative(message)
     assert "/confirm/" in html
     assert 'style="' in html  # CSS inlined
     assert message.tags == ["account", "confirm"]
@@ -64,7 +71,7 @@ def test_active_address_gets_manage_email_and_nothing_changes(anymail_backend, t
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject == "Manage your Paperboy subscription"
     assert "/preferences/" in mail.outbox[0].body
-    assert "/unsubscribe/" in mail.outbox[0].alternatives[0][0]
+    assert "/unsubscribe/" in first_alternative(mail.outbox[0])
 
 
 def test_unsubscribed_address_goes_back_to_pending_with_new_choices(anymail_backend, topics):
@@ -312,7 +319,7 @@ def test_confirmation_email_escapes_topic_names_in_html_and_keeps_text_plain(any
     _request(email="reader@example.com", topics=[hostile])
 
     [message] = mail.outbox
-    html = message.alternatives[0][0]
+    html = first_alternative(message)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
     assert "<script>alert(1)</script> & Co" in message.body

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -38,7 +40,7 @@ def test_home_page_shows_the_sidebar_provider_papers(client, settings, topics):
     assert "https://arxiv.org/abs/2501.00001" in html
 
 
-def fake_sidebar(limit: int = 5) -> list[dict]:
+def fake_sidebar(limit: int = 5) -> list[dict[str, Any]]:
     return [
         {
             "title": "A <b>bold</b> paper",
@@ -49,7 +51,7 @@ def fake_sidebar(limit: int = 5) -> list[dict]:
     ]
 
 
-def broken_sidebar(limit: int = 5) -> list[dict]:
+def broken_sidebar(limit: int = 5) -> list[dict[str, Any]]:
     raise RuntimeError("catalog down")
 
 

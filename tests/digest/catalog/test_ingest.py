@@ -4,7 +4,9 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -24,8 +26,9 @@ DAY = dt.date(2025, 6, 3)
 PATH = "/api/daily_papers"
 
 
-def payload(name: str) -> list:
-    return json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+def payload(name: str) -> list[Any]:
+    items: list[Any] = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+    return items
 
 
 @pytest.fixture
@@ -258,7 +261,7 @@ def test_a_write_failure_rolls_back_its_whole_page_only(hf, settings, monkeypatc
 
 def test_celery_task_ingests_the_given_day(hf):
     serve(hf, "day_normal.json")
-    result = ingest_daily_papers.delay("2025-06-03").get()
+    result: Mapping[str, object] = ingest_daily_papers.delay("2025-06-03").get()
     assert result["created"] == 3
     assert result["day"] == "2025-06-03"
 

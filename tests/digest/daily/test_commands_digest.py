@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from digest.models import Delivery, SendingSettings
 from subscriptions.models import Subscriber
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+from tests.sent_mail import mime_body
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def outbox(settings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def run(capsys):
+def run(capsys: pytest.CaptureFixture[str]):
     """Call a command as the shell does (autocommit: sends run as rows commit); its stdout.
     Tests that count sent messages need `django_db(transaction=True)` for that."""
 
@@ -102,8 +103,8 @@ def test_the_demo_day_sends_each_reader_one_email_and_a_second_run_nothing(outbo
     for message in messages:
         assert message["List-Unsubscribe"].strip().startswith("<http")
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        assert message.get_body(("html",)).get_content().count("<table") >= 1
-        assert "%%PAPERBOY" not in message.get_body(("plain",)).get_content()
+        assert mime_body(message, "html").count("<table") >= 1
+        assert "%%PAPERBOY" not in mime_body(message, "plain")
     second = run("send_digests", "--all", "--date", "2026-03-02")
     assert "due: 0" in second
     assert "sent: 0" in second

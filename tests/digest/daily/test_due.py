@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import pytest
 
@@ -12,12 +13,20 @@ from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.factories import DeliveryFactory, SubscriberFactory
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django_stubs_ext import WithAnnotations
+
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
 
 
-def _due_emails(now: dt.datetime, **kwargs: object) -> set[str]:
+class _LocalDate(TypedDict):
+    local_date: dt.date
+
+
+def _due_emails(now: dt.datetime, **kwargs: Any) -> set[str]:
     return set(due_readers(now=now, **kwargs).values_list("email", flat=True))
 
 
@@ -37,7 +46,9 @@ def test_local_date_annotation_follows_the_readers_zone():
     SubscriberFactory(email="la@example.com", timezone="America/Los_Angeles", delivery_hour=0)
     SubscriberFactory(email="auckland@example.com", timezone="Pacific/Auckland", delivery_hour=0)
     now = dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    dates = dict(due_readers(now=now).values_list("email", "local_date"))
+    # due_readers() annotates each reader with local_date; its QuerySet[Subscriber] type cannot say so
+    readers = cast("QuerySet[WithAnnotations[Subscriber, _LocalDate]]", due_readers(now=now))
+    dates = dict(readers.values_list("email", "local_date"))
     assert dates == {"la@example.com": dt.date(2026, 3, 2), "auckland@example.com": dt.date(2026, 3, 3)}
 
 

@@ -17,6 +17,7 @@ from digest.daily.rendering import (
 )
 from digest.daily.sending import build_digest_message
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+from tests.sent_mail import esp_params, first_alternative
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +123,7 @@ def test_message_has_unsubscribe_headers_tags_metadata_and_absolute_links(topic,
     rendered = _render([PaperFactory()], [topic])
     build_digest_message(rendered_or_edition=rendered, subscriber=reader, delivery_id=42).send()
     (sent,) = mail.outbox
-    params = sent.anymail_test_params
+    params = esp_params(sent)
     unsubscribe = sent.extra_headers["List-Unsubscribe"]
     assert unsubscribe.startswith("<https://paperboy.example/unsubscribe/")
     assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -130,7 +131,7 @@ def test_message_has_unsubscribe_headers_tags_metadata_and_absolute_links(topic,
     assert params["tags"] == ["digest"]
     assert params["metadata"] == {"delivery_id": "42"}
     assert sent.from_email == "Digest <digest@paperboy.example>"
-    html = sent.alternatives[0][0]
+    html = first_alternative(sent)
     assert unsubscribe.strip("<>") in html
     assert unsubscribe.strip("<>") in sent.body
     assert "%%PAPERBOY" not in html

@@ -18,6 +18,7 @@ from digest.models import Delivery
 from subscriptions.links import unsubscribe_url
 from tests.digest.daily import fake_esp
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+from tests.sent_mail import anymail_message, esp_params, first_alternative
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,7 @@ def test_each_message_carries_its_own_readers_links_only(chunk):
     for message in mail.outbox:
         (address,) = message.to
         own = unsubscribe_url(SubscriberFactory._meta.model.objects.get(email=address))
-        html = message.alternatives[0][0]
+        html = first_alternative(message)
         assert message.extra_headers["List-Unsubscribe"] == f"<{own}>"
         assert own in html
         assert own in message.body
@@ -75,12 +76,12 @@ def test_each_message_carries_its_own_readers_links_only(chunk):
 
 def test_the_esp_message_id_and_send_time_are_recorded(chunk):
     send_chunk(chunk)
-    for message in mail.outbox:
+    for message in map(anymail_message, mail.outbox):
         row = _status(message.to[0])
         assert row.status == Delivery.Status.SENT
         assert row.esp_message_id == str(message.anymail_status.message_id)
         assert row.sent_at == NOW
-        assert message.anymail_test_params["metadata"] == {"delivery_id": str(row.pk)}
+        assert esp_params(message)["metadata"] == {"delivery_id": str(row.pk)}
 
 
 def test_rows_claimed_elsewhere_or_already_sent_are_left_alone(chunk):
@@ -171,3 +172,16 @@ def test_two_workers_claiming_the_same_chunk_at_once_split_it(chunk):
     assert len(taken) == 2
     assert sorted(taken[0] + taken[1]) == sorted(chunk)
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_a_queued_row_without_an_edition_fails_alone_and_the_rest_is_sent(chunk):
+    orphan = Delivery.objects.create(
+        subscriber=SubscriberFactory(email="orphan@example.com"),
+        digest_date=DAY,
+        status=Delivery.Status.QUEUED,
+    )
+    result = send_chunk([*chunk, orphan.pk])
+    assert result.sent == 6
+    orphan.refresh_from_db()
+    assert (orphan.status, orphan.error) == (Delivery.Status.FAILED, "queued without an edition")
+    assert "orphan@example.com" not in {m.to[0] for m in mail.outbox}

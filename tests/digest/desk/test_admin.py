@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.http.response import HttpResponseRedirectBase
 from django.urls import reverse
 
 from digest.models import Delivery, Edition, Paper, PaperSnapshot, PaperTopic, SendingSettings
 from subscriptions.models import Topic
 from tests.factories import DeliveryFactory, PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+
+if TYPE_CHECKING:
+    from django.test import Client
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +63,7 @@ def _paper(topic, **kwargs) -> Paper:
     return paper
 
 
-def _act(client, action: str, papers: list[Paper], **extra) -> object:
+def _act(client: Client, action: str, papers: list[Paper], **extra: str) -> _MonkeyPatchedWSGIResponse:
     data = {"action": action, "_selected_action": [p.pk for p in papers], **extra}
     return client.post(reverse("admin:digest_paper_changelist"), data)
 
@@ -208,6 +214,7 @@ def test_fix_topics_page_sets_manual_matches(client, editor, topic):
     url = reverse("admin:digest_paper_topics", args=[paper.pk])
     assert client.get(url).status_code == 200
     redirect = _act(client, "fix_topics", [paper])
+    assert isinstance(redirect, HttpResponseRedirectBase)
     assert redirect.url == url
 
     client.post(url, {"topics": [robotics.pk]})
@@ -334,7 +341,12 @@ def test_the_paper_change_form_shows_every_form_field_once_and_only_those():
     from digest.models import Paper
 
     model_admin = django_admin.site.get_model_admin(Paper)
-    shown = [name for _, options in model_admin.fieldsets for name in options["fields"]]
+    fieldsets = model_admin.fieldsets
+    assert fieldsets is not None
+    shown = [name for _, options in fieldsets for name in options["fields"]]
     assert len(shown) == len(set(shown))
     editable = [name for name in shown if name not in model_admin.readonly_fields]
-    assert sorted(editable) == sorted(PaperAdminForm._meta.fields)
+    # django-stubs declares ModelForm._meta per instance; the form's metaclass sets it on the class.
+    form_fields = PaperAdminForm._meta.fields  # type: ignore[misc]
+    assert form_fields is not None
+    assert sorted(editable) == sorted(form_fields)

@@ -38,7 +38,8 @@ def _history(days: int = 30) -> None:
         Subscriber.objects.filter(pk=reader.pk).update(
             created_at=at, confirmed_at=at, consent_at=at, status=Subscriber.Status.ACTIVE
         )
-    deliveries, events = [], []
+    deliveries: list[Delivery] = []
+    events: list[EmailEvent] = []
     for back in range(days - 1, -1, -1):
         day = now.date() - dt.timedelta(days=back)
         due = [r for r, at in zip(readers, joined, strict=True) if at.date() < day]
@@ -95,7 +96,9 @@ def test_editor_pins_a_paper_and_previews_the_digest(desk, page):
     first = page.locator("#result_list tbody tr").first
     assert first.locator("th a").inner_text() == last_title
     pinned = Paper.objects.get(pinned=True)
-    topic = PaperTopic.objects.filter(paper=pinned, excluded=False).select_related("topic").first().topic
+    match = PaperTopic.objects.filter(paper=pinned, excluded=False).select_related("topic").first()
+    assert match is not None
+    topic = match.topic
 
     page.goto(f"{live_server.url}/admin/desk/preview/")
     page.check(f"#preview-form input[name=topics][value='{topic.pk}']")

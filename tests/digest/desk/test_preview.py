@@ -14,6 +14,7 @@ from django.urls import reverse
 from digest.catalog import curation
 from digest.models import Delivery, Edition
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+from tests.sent_mail import anymail_message, esp_params, html_alternative
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +49,6 @@ def reader(topic):
     return SubscriberFactory(email="ada@example.com", topics=[topic])
 
 
-def _html(message) -> str:
-    return next(content for content, mimetype in message.alternatives if mimetype == "text/html")
-
-
 def _without_message_id(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k != "Message-ID"}
 
@@ -72,7 +69,7 @@ def test_preview_equals_what_is_sent(
     (sent,) = mail.outbox
     assert sent.subject == preview.subject
     assert sent.body == preview.text
-    assert _html(sent) == preview.html
+    assert html_alternative(sent) == preview.html
     assert _without_message_id(sent.extra_headers) == _without_message_id(preview.headers)
     assert sent.to == preview.to == [reader.email]
     assert Delivery.objects.get(subscriber=reader).edition == preview.edition
@@ -106,12 +103,13 @@ def test_send_this_to_me_mails_a_marked_test_and_counts_no_delivery(client, edit
     response = client.post(reverse("admin:digest_preview_send"), data)
 
     assert response.status_code == 302
-    (sent,) = mail.outbox
+    (outboxed,) = mail.outbox
+    sent = anymail_message(outboxed)
     assert sent.to == ["editor@example.com"]
     assert sent.subject == "[TEST] " + preview.subject
     assert sent.tags == ["test"]
     assert "delivery_id" not in sent.metadata
-    assert sent.anymail_test_params["tags"] == ["test"]
+    assert esp_params(sent)["tags"] == ["test"]
     assert not Delivery.objects.exists()
     assert preview.headers["List-Unsubscribe"] not in sent.extra_headers["List-Unsubscribe"]
 

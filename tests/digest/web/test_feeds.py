@@ -32,6 +32,20 @@ def parse(response) -> ET.Element:
     return ET.fromstring(response.content)  # noqa: S314 - our own feed; raises on invalid XML
 
 
+def child(element: ET.Element, path: str) -> ET.Element:
+    """The first element at `path` under `element`, which must be there."""
+    found = element.find(path)
+    assert found is not None, path
+    return found
+
+
+def child_text(element: ET.Element, path: str) -> str:
+    """The text of the first element at `path` under `element`, which must be there."""
+    text = element.findtext(path)
+    assert text is not None, path
+    return text
+
+
 def test_rss_feed_lists_trending_papers_best_first_with_absolute_links(client):
     best = paper(title="Best paper", upvotes=50, ai_summary="Short summary.")
     paper(title="Second paper", upvotes=5)
@@ -42,14 +56,14 @@ def test_rss_feed_lists_trending_papers_best_first_with_absolute_links(client):
 
     root = parse(response)
     assert response["Content-Type"].startswith("application/rss+xml")
-    channel = root.find("channel")
+    channel = child(root, "channel")
     assert channel.findtext("title") == "Paperboy — trending papers"
     assert channel.findtext("link") == "https://paperboy.example/papers/"
     items = channel.findall("item")
     assert [item.findtext("title") for item in items] == ["Best paper", "Second paper"]
     assert items[0].findtext("link") == f"https://paperboy.example/papers/{best.paper_id}/"
     assert items[0].findtext("description") == "Short summary."
-    assert items[0].findtext("pubDate").startswith("Fri, 20 Nov 2026")
+    assert child_text(items[0], "pubDate").startswith("Fri, 20 Nov 2026")
     assert "max-age=900" in response["Cache-Control"]
     assert response["Last-Modified"]
 
@@ -64,10 +78,10 @@ def test_atom_feed_has_entries_with_ids_and_self_link(client):
     assert root.tag == f"{ATOM}feed"
     self_link = [link for link in root.findall(f"{ATOM}link") if link.get("rel") == "self"]
     assert self_link[0].get("href") == "https://paperboy.example/feeds/trending.atom"
-    entry = root.find(f"{ATOM}entry")
+    entry = child(root, f"{ATOM}entry")
     assert entry.findtext(f"{ATOM}title") == "Aligned"
     assert entry.findtext(f"{ATOM}id") == f"https://paperboy.example/papers/{item.paper_id}/"
-    assert entry.find(f"{ATOM}author").findtext(f"{ATOM}name") == "A. Author, B. Author, C. Author et al."
+    assert child(entry, f"{ATOM}author").findtext(f"{ATOM}name") == "A. Author, B. Author, C. Author et al."
     assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["Alignment"]
 
 
@@ -124,4 +138,4 @@ def test_feeds_are_read_only(client):
 def test_empty_catalog_gives_an_empty_but_valid_feed(client):
     root = parse(client.get(reverse("digest:trending_rss")))
 
-    assert root.find("channel").findall("item") == []
+    assert child(root, "channel").findall("item") == []

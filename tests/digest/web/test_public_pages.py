@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pytest
 import time_machine
@@ -9,6 +10,9 @@ from django.utils.http import http_date
 
 from digest.models import Delivery, Edition, PaperSnapshot
 from tests.factories import DeliveryFactory, PaperFactory, PaperTopicFactory, TopicFactory
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +30,7 @@ def paper(day: dt.date = DAY, **fields):
     return PaperFactory(listed_on=day, published_at=None, **fields)
 
 
-def html(response) -> str:
+def html(response: _MonkeyPatchedWSGIResponse) -> str:
     return response.content.decode()
 
 
