@@ -81,7 +81,7 @@ class HFClient:
 
     def get_page(self, day: dt.date, page: int) -> list[Any]:
         """One page of raw items; retries transient failures, raises HFError otherwise."""
-        params = {"date": day.isoformat(), "p": page, "limit": self.page_size}
+        params: dict[str, str | int] = {"date": day.isoformat(), "p": page, "limit": self.page_size}
         last_problem = ""
         for attempt in range(self.retries + 1):
             if attempt:
