@@ -145,10 +145,19 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 
 # The one place for schedules. Times are UTC.
 CELERY_BEAT_SCHEDULE = {
-    # Fetch the day's papers five times a day: 05:20, 09:20, 13:20, 17:20, 21:20 UTC.
+    # Refresh today and the last HF_REFRESH_DAYS days from Hugging Face five times a day:
+    # 05:20, 09:20, 13:20, 17:20, 21:20 UTC.
     "ingest-daily-papers": {
         "task": "digest.tasks.ingest_daily_papers",
         "schedule": crontab(minute=20, hour="5,9,13,17,21"),
+    },
+    # arXiv announces Sunday to Thursday at 20:00 US Eastern: 00:00 UTC (EDT) or 01:00 UTC (EST),
+    # Monday to Friday. Run at 00:40 and 01:40 UTC those days: one of the two comes after the
+    # announcement whatever the season; the task fetches the latest one made, and a second
+    # run only refreshes it.
+    "ingest-arxiv": {
+        "task": "digest.tasks.ingest_arxiv_announcement",
+        "schedule": crontab(minute=40, hour="0,1", day_of_week="mon-fri"),
     },
     # Every hour on the hour: send digests to readers whose local delivery hour has come.
     "dispatch-due-digests": {
@@ -193,9 +202,40 @@ if not DEBUG and ANYMAIL["WEBHOOK_SECRET"] == _DEV_WEBHOOK_SECRET:
 HF_API_BASE = env.str("HF_API_BASE", default="https://huggingface.co").rstrip("/")
 HF_API_TIMEOUT = env.float("HF_API_TIMEOUT", default=20.0)
 HF_API_RETRIES = env.int("HF_API_RETRIES", default=3)
-HF_API_PAGE_SIZE = env.int("HF_API_PAGE_SIZE", default=100)
+# Papers per page. The API answers 400 above 100, so a larger value is capped at 100 (with a
+# warning from `manage.py check`: paperboy.W001).
+HF_API_PAGE_SIZE_LIMIT = 100
+HF_API_PAGE_SIZE_WANTED = env.int("HF_API_PAGE_SIZE", default=100)
+HF_API_PAGE_SIZE = max(1, min(HF_API_PAGE_SIZE_WANTED, HF_API_PAGE_SIZE_LIMIT))
 # Seconds before the first retry of a failed daily-papers request; doubles on each retry.
 HF_API_BACKOFF = env.float("HF_API_BACKOFF", default=1.0)
+# `ingest_papers` without --date refreshes today and this many days before it (late additions,
+# AI summaries that arrive later, upvote growth).
+HF_REFRESH_DAYS = env.int("HF_REFRESH_DAYS", default=3)
+if not 0 <= HF_REFRESH_DAYS <= 30:
+    raise ImproperlyConfigured("HF_REFRESH_DAYS must be 0 to 30")
+
+# arXiv API (Atom query endpoint). arXiv's terms: one request every 3 seconds, one connection.
+ARXIV_API_BASE = env.str("ARXIV_API_BASE", default="https://export.arxiv.org").rstrip("/")
+ARXIV_CATEGORIES = [
+    c.strip()
+    for c in env.list(
+        "ARXIV_CATEGORIES",
+        default=["cs.AI", "cs.CL", "cs.CV", "cs.IR", "cs.LG", "cs.SD", "eess.AS", "stat.ML"],
+    )
+    if c.strip()
+]
+ARXIV_API_PAGE_SIZE = env.int("ARXIV_API_PAGE_SIZE", default=500)
+ARXIV_API_DELAY = env.float("ARXIV_API_DELAY", default=3.0)
+ARXIV_API_TIMEOUT = env.float("ARXIV_API_TIMEOUT", default=30.0)
+ARXIV_API_RETRIES = env.int("ARXIV_API_RETRIES", default=4)
+ARXIV_API_BACKOFF = env.float("ARXIV_API_BACKOFF", default=5.0)
+if not ARXIV_CATEGORIES:
+    raise ImproperlyConfigured("ARXIV_CATEGORIES needs at least one category, e.g. cs.CL,cs.LG")
+if not 1 <= ARXIV_API_PAGE_SIZE <= 2000:
+    raise ImproperlyConfigured("ARXIV_API_PAGE_SIZE must be 1 to 2000 (arXiv's advice for one request)")
+if ARXIV_API_DELAY < 3.0:
+    raise ImproperlyConfigured("ARXIV_API_DELAY must be at least 3 seconds (arXiv's terms of use)")
 
 # Trending: score = (upvotes + COMMENT_WEIGHT*comments + GROWTH_WEIGHT*growth + 1)
 #                   / (age_hours + AGE_OFFSET) ** GRAVITY   (see digest/catalog/trending.py)

@@ -8,4 +8,5 @@ class DigestConfig(AppConfig):
     verbose_name = "Digest"
 
     def ready(self) -> None:
+        from digest import checks  # noqa: F401 - registers the settings checks
         from digest.daily import receivers  # noqa: F401 - connects the ESP event receiver

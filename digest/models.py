@@ -41,6 +41,23 @@ class Paper(models.Model):
     categories = models.JSONField(default=list, blank=True)
     thumbnail = models.URLField(max_length=500, blank=True)
     withdrawn = models.BooleanField(default=False)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # From Hugging Face: the lab or company the paper is filed under there.
+    organization = models.CharField(max_length=200, blank=True)
+    # From arXiv: the version last seen, the primary category (also in `categories`, with the
+    # cross-lists), the authors' comment, journal reference, DOI and the abstract / PDF links.
+    arxiv_version = models.PositiveSmallIntegerField(default=0)
+    primary_category = models.CharField(max_length=40, blank=True)
+    arxiv_comment = models.TextField(blank=True)
+    journal_ref = models.CharField(max_length=500, blank=True)
+    doi = models.CharField(max_length=200, blank=True)
+    abs_link = models.URLField(max_length=500, blank=True)
+    pdf_link = models.URLField(max_length=500, blank=True)
+    # Which sources have listed the paper (one row whatever the sources).
+    on_hf = models.BooleanField(default=False)
+    on_arxiv = models.BooleanField(default=False)
+    # Source fields an editor changed by hand: ingest never overwrites them.
+    locked_fields = models.JSONField(default=list, blank=True)
 
     # Editor fields. A pin may be limited to a date range (inclusive, listing days).
     pinned = models.BooleanField(default=False, db_index=True)
@@ -67,10 +84,14 @@ class Paper(models.Model):
 
     @property
     def abstract_url(self) -> str:
+        if self.abs_link:
+            return self.abs_link
         return f"https://arxiv.org/abs/{self.paper_id}" if self.is_arxiv else ""
 
     @property
     def pdf_url(self) -> str:
+        if self.pdf_link:
+            return self.pdf_link
         return f"https://arxiv.org/pdf/{self.paper_id}" if self.is_arxiv else ""
 
     def is_pinned_on(self, day: object) -> bool:

@@ -16,14 +16,26 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="digest.tasks.ingest_daily_papers", acks_late=True)
 def ingest_daily_papers(day: str | None = None) -> dict[str, Any]:
-    """Fetch and upsert one listing day (default: today, UTC) from the HF API.
+    """Fetch and upsert one listing day from the HF API, or (no day) today and the last
+    HF_REFRESH_DAYS days. Idempotent: a re-run refreshes counts and adds a snapshot."""
+    from digest.catalog.ingest import ingest_day, ingest_recent
 
-    Idempotent: a re-run refreshes counts and adds a snapshot, creating nothing twice.
-    """
-    from digest.catalog.ingest import ingest_day
+    if day:
+        return ingest_day(day=dt.date.fromisoformat(day)).as_dict()
+    reports = ingest_recent()
+    return {
+        "days": [r.as_dict() for r in reports],
+        "created": sum(r.created for r in reports),
+        "updated": sum(r.updated for r in reports),
+    }
 
-    target = dt.date.fromisoformat(day) if day else None
-    return ingest_day(day=target).as_dict()
+
+@shared_task(name="digest.tasks.ingest_arxiv_announcement", acks_late=True)
+def ingest_arxiv_announcement(day: str | None = None) -> dict[str, Any]:
+    """Fetch and upsert an arXiv announcement (default: the latest one made). Idempotent."""
+    from digest.catalog.arxiv_ingest import ingest_announcement
+
+    return ingest_announcement(day=dt.date.fromisoformat(day) if day else None).as_dict()
 
 
 @shared_task(name="digest.tasks.rematch_topic", acks_late=True)

@@ -1,8 +1,10 @@
 """HTTP client for the Hugging Face daily-papers JSON API.
 
 GET {HF_API_BASE}/api/daily_papers?date=YYYY-MM-DD&p=<page>&limit=<size> returns a
-JSON list of items. Timeouts, connection errors, 429 and 5xx are retried with
-exponential backoff; any other 4xx is a clear HFClientError, never retried.
+JSON list of items (at most 100 a page: the API answers 400 to a larger `limit`).
+Timeouts, connection errors, 429 and 5xx are retried with exponential backoff; a 400 for
+today or a later day means HF has not opened that day yet (HFDayNotOpen); any other 4xx
+is a clear HFClientError, never retried.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,10 @@ class HFClientError(HFError):
         super().__init__(f"daily-papers API answered {status} for {url}" + (f": {detail}" if detail else ""))
 
 
+class HFDayNotOpen(HFError):
+    """HF answered 400 for today or a later day: it has not opened that day yet."""
+
+
 class HFUnavailable(HFError):
     """Timeouts, connection errors or 5xx on every attempt."""
 
@@ -55,7 +62,7 @@ class HFClient:
         self.base_url = (base_url or settings.HF_API_BASE).rstrip("/")
         self.timeout = settings.HF_API_TIMEOUT if timeout is None else timeout
         self.retries = settings.HF_API_RETRIES if retries is None else retries
-        self.page_size = page_size or settings.HF_API_PAGE_SIZE
+        self.page_size = min(page_size or settings.HF_API_PAGE_SIZE, settings.HF_API_PAGE_SIZE_LIMIT)
         self.backoff = getattr(settings, "HF_API_BACKOFF", 1.0) if backoff is None else backoff
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
@@ -97,6 +104,8 @@ class HFClient:
                 last_problem = f"HTTP {response.status_code}"
                 logger.info("daily-papers %s page %s attempt %s: %s", day, page, attempt + 1, last_problem)
                 continue
+            if response.status_code == 400 and day >= timezone.now().date():
+                raise HFDayNotOpen(f"daily-papers API has not opened {day} yet (400)")
             if response.status_code >= 400:
                 raise HFClientError(response.status_code, response.url, response.text[:200])
             return self._items(response, body)

@@ -1,11 +1,15 @@
-"""Ingest one listing day from the Hugging Face daily-papers API.
+"""Ingest listing days from the Hugging Face daily-papers API.
 
 Each page is written in one transaction: a malformed item is reported and
 skipped, the rest of its page stored; a failure while writing rolls the whole
-page back. Known papers get fresh counts and a new snapshot; new ones are
-matched to topics. The listing day is the requested day (HF's own listing day;
-`submittedOnDailyAt` can fall on the evening before in UTC), never the arXiv
-`publishedAt`, and a paper keeps the day it was first listed on.
+page back. Known papers get fresh counts and a new snapshot (so trending sees
+growth), AI fields that arrived since, and nothing blanked or set by an editor
+(see upsert.merge); new ones are matched to topics. The listing day is the
+requested day (HF's own listing day; `submittedOnDailyAt` can fall on the
+evening before in UTC), never the arXiv `publishedAt`, and a paper keeps the
+day it was first listed on. `ingest_recent` refreshes today and the last
+HF_REFRESH_DAYS days: HF adds papers to a day after it opens, and fills AI
+summaries later.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from digest.catalog.hf_client import HFClient, HFError
+from digest.catalog.hf_client import HFClient, HFDayNotOpen, HFError
 from digest.catalog.matching import rematch_papers
+from digest.catalog.upsert import MATCHED_FIELDS, merge
 from digest.models import Paper, PaperSnapshot
 
 logger = logging.getLogger(__name__)
@@ -30,9 +36,7 @@ logger = logging.getLogger(__name__)
 _ARXIV_ID = re.compile(r"^(?P<id>\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(v\d+)?$", re.IGNORECASE)
 _URL_MAX = 500
 _COUNT_MAX = 2**31 - 1  # the columns are 32-bit; anything bigger is a broken record
-_TEXT_FIELDS = ("title", "abstract", "authors", "ai_summary", "ai_keywords")
-_META_FIELDS = ("published_at", "github_repo", "project_page", "thumbnail")
-_COUNT_FIELDS = ("upvotes", "comments", "github_stars")
+_GITHUB_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 
 class ItemError(ValueError):
@@ -48,6 +52,7 @@ class IngestReport:
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
     fetch_failed: bool = False
+    not_open: bool = False  # HF has not opened the day yet: an empty day, not a failure
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "day": self.day.isoformat()}
@@ -70,6 +75,14 @@ class PaperData:
     ai_summary: str
     ai_keywords: list[str]
     thumbnail: str
+    organization: str
+    withdrawn_at: dt.datetime | None
+
+    def values(self) -> dict[str, object]:
+        """Paper fields from Hugging Face (the id apart); withdrawn only when HF says so."""
+        found = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "paper_id"}
+        found["withdrawn"] = self.withdrawn_at is not None
+        return found
 
 
 def _text(value: Any, name: str, *, required: bool = False) -> str:
@@ -84,11 +97,33 @@ def _text(value: Any, name: str, *, required: bool = False) -> str:
 
 
 def _count(value: Any, name: str) -> int:
+    """A count; HF sometimes sends a whole number as a float (`5.0`)."""
     if value is None:
         return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _COUNT_MAX:
         raise ItemError(f"{name} must be a whole number from 0 to {_COUNT_MAX}, got {value!r}")
     return value
+
+
+def _github(value: Any) -> str:
+    """A repository URL; HF gives some as `owner/name`."""
+    if isinstance(value, str) and _GITHUB_SLUG.match(value.strip()):
+        return f"https://github.com/{value.strip()}"
+    return _url(value)
+
+
+def _organization(*candidates: Any) -> str:
+    """The organization's display name (HF puts it on the item or on the paper)."""
+    for org in candidates:
+        if isinstance(org, dict):
+            name = org.get("fullname") or org.get("name")
+            if isinstance(name, str) and name.strip():
+                return " ".join(name.split())[:200]
+        elif isinstance(org, str) and org.strip():
+            return " ".join(org.split())[:200]
+    return ""
 
 
 def _url(value: Any) -> str:
@@ -110,7 +145,8 @@ def _authors(value: Any) -> list[str]:
         return []
     if not isinstance(value, list):
         raise ItemError("authors must be a list")
-    names = (a.get("name") if isinstance(a, dict) else a for a in value)
+    shown = (a for a in value if not (isinstance(a, dict) and a.get("hidden") is True))
+    names = (a.get("name") if isinstance(a, dict) else a for a in shown)
     return [" ".join(n.split()) for n in names if isinstance(n, str) and n.strip()]
 
 
@@ -143,12 +179,14 @@ def parse_item(item: Any) -> PaperData:
         published_at=_when(paper.get("publishedAt") or item.get("publishedAt")),
         upvotes=_count(paper.get("upvotes"), "upvotes"),
         comments=_count(item.get("numComments"), "numComments"),
-        github_repo=_url(paper.get("githubRepo")),
+        github_repo=_github(paper.get("githubRepo") or item.get("githubRepo")),
         github_stars=_count(paper.get("githubStars"), "githubStars"),
         project_page=_url(paper.get("projectPage")),
         ai_summary=_text(paper.get("ai_summary"), "ai_summary"),
         ai_keywords=_strings(paper.get("ai_keywords"), "ai_keywords"),
         thumbnail=_url(item.get("thumbnail")),
+        organization=_organization(item.get("organization"), paper.get("organization")),
+        withdrawn_at=_when(paper.get("withdrawnAt") or item.get("withdrawnAt")),
     )
 
 
@@ -172,6 +210,9 @@ def ingest_day(
             _ingest_page(number, items, day, report)
             if on_page:
                 on_page(len(items))
+    except HFDayNotOpen as exc:
+        report.not_open = True
+        logger.info("ingest %s: %s; nothing to fetch yet", day, exc)
     except HFError as exc:
         report.fetch_failed = True
         report.errors.append(str(exc))
@@ -200,34 +241,42 @@ def _ingest_page(number: int, items: list[Any], day: dt.date, report: IngestRepo
     report.updated += updated
 
 
+def ingest_recent(
+    *, days: int | None = None, client: HFClient | None = None, on_page: Callable[[int], object] | None = None
+) -> list[IngestReport]:
+    """Ingest today (UTC) and the `days` days before it (default HF_REFRESH_DAYS), oldest first."""
+    today = timezone.now().date()
+    back = settings.HF_REFRESH_DAYS if days is None else days
+    client = client or HFClient()
+    return [
+        ingest_day(day=today - dt.timedelta(days=n), client=client, on_page=on_page)
+        for n in range(back, -1, -1)
+    ]
+
+
 @transaction.atomic
 def _store_page(papers: list[PaperData], day: dt.date) -> tuple[int, int]:
     """Upsert one page's papers with a snapshot each and match the new or re-worded ones."""
     now = timezone.now()
-    existing = {
-        p.paper_id: p
-        for p in Paper.objects.select_for_update().filter(paper_id__in=[d.paper_id for d in papers])
-    }
+    ids = [d.paper_id for d in papers]
+    existing = {p.paper_id: p for p in Paper.objects.select_for_update().filter(paper_id__in=ids)}
     to_match: list[Paper] = []
     snapshots: list[PaperSnapshot] = []
     created = 0
     for data in papers:
-        values = {f.name: getattr(data, f.name) for f in fields(data) if f.name != "paper_id"}
+        values = data.values()
         paper = existing.get(data.paper_id)
         if paper is None:
             paper = Paper.objects.create(
-                paper_id=data.paper_id, listed_on=day, source=Paper.Source.HF, **values
+                paper_id=data.paper_id, listed_on=day, source=Paper.Source.HF, on_hf=True, **values
             )
             created += 1
             to_match.append(paper)
         else:
-            reworded = any(getattr(paper, f) != values[f] for f in _TEXT_FIELDS)
-            for name in (*_TEXT_FIELDS, *_META_FIELDS, *_COUNT_FIELDS):
-                if name in _META_FIELDS and not values[name]:
-                    continue  # a field the API dropped today keeps yesterday's value
-                setattr(paper, name, values[name])
+            changed = merge(paper, values, source=Paper.Source.HF)
+            paper.on_hf = True
             paper.save()
-            if reworded:
+            if changed & MATCHED_FIELDS:
                 to_match.append(paper)
         snapshots.append(
             PaperSnapshot(

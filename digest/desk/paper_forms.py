@@ -120,8 +120,11 @@ class TopicsForm(forms.Form):
 PAPER_FIELDS = ("paper_id", "title", "authors", "abstract", "ai_summary", "listed_on", "source")
 DETAIL_FIELDS = (
     "published_at", "upvotes", "comments", "github_repo", "github_stars", "project_page",
-    "ai_keywords", "categories", "thumbnail", "withdrawn",
+    "ai_keywords", "categories", "thumbnail", "withdrawn", "withdrawn_at", "organization",
+    "arxiv_version", "primary_category", "arxiv_comment", "journal_ref", "doi", "abs_link", "pdf_link",
 )  # fmt: skip
+# What ingest brings: an editor's change to one of these is kept (Paper.locked_fields).
+SOURCE_FIELDS = frozenset(PAPER_FIELDS + DETAIL_FIELDS) - {"paper_id", "listed_on", "source"}
 PAPER_FORM_FIELDS = [*PAPER_FIELDS, *EDITOR_FIELDS, *DETAIL_FIELDS]
 
 

@@ -36,6 +36,7 @@ from digest.desk.paper_forms import (
     DETAIL_FIELDS,
     EDITOR_FIELDS,
     PAPER_FIELDS,
+    SOURCE_FIELDS,
     ListingDayFilter,
     NoteForm,
     PaperAdminForm,
@@ -93,11 +94,17 @@ class PaperAdmin(admin.ModelAdmin[Paper]):
     list_per_page = 50
     show_full_result_count = False
     actions = ["pin", "pin_range", "unpin", "hide", "unhide", "editor_note", "fix_topics"]
-    readonly_fields = ["created_at", "updated_at", "topic_list"]
+    readonly_fields = ["created_at", "updated_at", "topic_list", "on_hf", "on_arxiv", "locked_fields"]
     fieldsets = [
         (None, {"fields": PAPER_FIELDS}),
-        ("Editor", {"fields": [*EDITOR_FIELDS, "topic_list"]}),
-        ("Details", {"classes": ["collapse"], "fields": [*DETAIL_FIELDS, "created_at", "updated_at"]}),
+        ("Editor", {"fields": [*EDITOR_FIELDS, "topic_list", "locked_fields"]}),
+        (
+            "Details",
+            {
+                "classes": ["collapse"],
+                "fields": [*DETAIL_FIELDS, "on_hf", "on_arxiv", "created_at", "updated_at"],
+            },
+        ),
     ]
 
     # --- list -------------------------------------------------------------------------
@@ -183,8 +190,9 @@ class PaperAdmin(admin.ModelAdmin[Paper]):
         wanted = {name: getattr(obj, name) for name in EDITOR_FIELDS}
         for name in EDITOR_FIELDS:
             setattr(obj, name, form.initial.get(name))
-        super().save_model(request, obj, form, change)
         changed = set(form.changed_data)
+        obj.locked_fields = sorted(set(obj.locked_fields or []) | (changed & SOURCE_FIELDS))
+        super().save_model(request, obj, form, change)
         if changed & {"pinned", "pinned_from", "pinned_until"}:
             if wanted["pinned"]:
                 curation.pin_papers(

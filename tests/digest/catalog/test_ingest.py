@@ -55,7 +55,7 @@ def test_normal_day_maps_every_field_and_lists_on_the_requested_day(hf):
 
     assert report.as_dict() == {
         "day": "2025-06-03", "fetched": 3, "created": 3, "updated": 0, "skipped": 0,
-        "errors": [], "fetch_failed": False,
+        "errors": [], "fetch_failed": False, "not_open": False,
     }  # fmt: skip
     paper = Paper.objects.get(paper_id="2506.01234")
     assert paper.title == "MotionFlow: Text-to-Video Generation with Camera Control"
@@ -272,3 +272,125 @@ def test_without_a_date_today_utc_is_fetched(hf):
         report = ingest_day()
     assert report.day == dt.date(2025, 6, 4)
     assert Paper.objects.get().listed_on == dt.date(2025, 6, 4)
+
+
+def test_organization_hidden_authors_repo_slugs_float_counts_and_withdrawal_are_mapped(hf):
+    serve(hf, "hf_fields.json")
+
+    report = ingest_day(day=DAY)
+
+    assert (report.created, report.skipped) == (2, 1)
+    assert report.errors == [
+        "page 0 item 2: upvotes must be a whole number from 0 to 2147483647, got 2.5; skipped"
+    ]
+    paper = Paper.objects.get(paper_id="2506.30001")
+    assert paper.organization == "ACME Research"
+    assert paper.authors == ["Ada Lovelace", "Alan Turing"]  # the hidden author is left out
+    assert paper.github_repo == "https://github.com/acme-lab/fast-thing"
+    assert (paper.upvotes, paper.comments, paper.github_stars) == (5, 3, 12)
+    withdrawn = Paper.objects.get(paper_id="2506.30002")
+    assert withdrawn.withdrawn
+    assert withdrawn.withdrawn_at == dt.datetime(2025, 6, 3, 9, tzinfo=dt.UTC)
+    assert withdrawn.organization == "uni-x"  # the paper's own organization when the item has none
+
+
+def test_withdrawn_papers_are_kept_but_shown_nowhere(hf, client):
+    serve(hf, "hf_fields.json")
+    ingest_day(day=DAY)
+    assert Paper.objects.filter(paper_id="2506.30002", withdrawn=True).exists()
+    from digest.catalog.ranking import ranked_papers
+
+    with time_machine.travel(dt.datetime(2025, 6, 3, 12, tzinfo=dt.UTC), tick=False):
+        assert "2506.30002" not in {r.paper.paper_id for r in ranked_papers(days=[DAY])}
+        api = client.get("/api/papers/", {"date": DAY.isoformat()}).json()
+        assert "2506.30002" not in {p["id"] for p in api["results"]}
+        assert client.get("/papers/2506.30002/").status_code == 404
+        assert "A withdrawn paper" not in client.get("/feeds/trending.rss").content.decode()
+
+
+def test_a_refresh_fills_late_ai_fields_adds_late_papers_snapshots_growth_and_keeps_editor_edits(hf):
+    serve(hf, "refresh_before.json")
+    ingest_day(day=DAY)
+    paper = Paper.objects.get(paper_id="2506.30010")
+    assert paper.ai_summary == ""
+    Paper.objects.filter(pk=paper.pk).update(title="Edited by the editor", locked_fields=["title"])
+    hf.clear()
+    serve(hf, "refresh_after.json")
+
+    report = ingest_day(day=DAY)
+
+    assert (report.created, report.updated) == (1, 1)
+    paper.refresh_from_db()
+    assert paper.ai_summary == "Filled in later by HF."
+    assert paper.ai_keywords == ["late keyword"]
+    assert (paper.upvotes, paper.comments) == (30, 2)
+    assert paper.title == "Edited by the editor"  # an editor's change is never overwritten
+    assert list(paper.snapshots.order_by("taken_at").values_list("upvotes", flat=True)) == [3, 30]
+    assert Paper.objects.get(paper_id="2506.30011").listed_on == DAY  # a late addition
+
+
+def test_a_field_the_api_sends_empty_keeps_its_stored_value(hf):
+    serve(hf, "refresh_after.json")
+    ingest_day(day=DAY)
+    hf.clear()
+    serve(hf, "refresh_before.json")  # the same paper, its AI fields missing again
+    ingest_day(day=DAY)
+    paper = Paper.objects.get(paper_id="2506.30010")
+    assert paper.ai_summary == "Filled in later by HF."
+    assert paper.ai_keywords == ["late keyword"]
+
+
+def test_a_day_hf_has_not_opened_yet_is_an_empty_day_not_a_failure(hf, caplog):
+    tomorrow = dt.date(2025, 6, 4)
+    hf.expect_request(PATH).respond_with_json({"error": "Date is in the future"}, status=400)
+    with time_machine.travel(dt.datetime(2025, 6, 3, 23, tzinfo=dt.UTC), tick=False):
+        report = ingest_day(day=tomorrow)
+    assert report.not_open
+    assert not report.fetch_failed
+    assert report.errors == []
+    assert "has not opened 2025-06-04 yet" in caplog.text
+
+
+def test_a_400_for_a_past_day_is_still_a_failure(hf):
+    hf.expect_request(PATH).respond_with_json({"error": "bad"}, status=400)
+    with time_machine.travel(dt.datetime(2025, 6, 5, 12, tzinfo=dt.UTC), tick=False):
+        report = ingest_day(day=DAY)
+    assert report.fetch_failed
+    assert not report.not_open
+
+
+def test_a_page_size_above_100_is_capped_and_the_check_says_so(hf, settings):
+    from django.core.checks import run_checks
+
+    settings.HF_API_PAGE_SIZE_WANTED = 500
+    settings.HF_API_PAGE_SIZE = 500
+    assert HFClient().page_size == 100
+    serve(hf, "day_normal.json")  # expects limit=100 in the query
+    assert ingest_day(day=DAY).created == 3
+    warnings = [m for m in run_checks() if m.id == "paperboy.W001"]
+    assert len(warnings) == 1
+    assert "HF_API_PAGE_SIZE=500" in warnings[0].msg
+
+
+def test_without_a_date_the_command_refreshes_today_and_the_window(hf, settings):
+    import io
+
+    from django.core.management import call_command
+
+    settings.HF_REFRESH_DAYS = 2
+    today = dt.date(2025, 6, 5)
+    serve(hf, "day_normal.json", day=today - dt.timedelta(days=2))
+    serve(hf, "empty.json", day=today - dt.timedelta(days=1))
+    hf.expect_request(
+        PATH, query_string={"date": today.isoformat(), "p": "0", "limit": "100"}
+    ).respond_with_json({"error": "not yet"}, status=400)
+    out = io.StringIO()
+    with time_machine.travel(dt.datetime(2025, 6, 5, 0, 30, tzinfo=dt.UTC), tick=False):
+        call_command("ingest_papers", stdout=out, verbosity=0)
+    lines = out.getvalue().strip().splitlines()
+    assert lines == [
+        "2025-06-03: fetched 3, created 3, updated 0, skipped 0.",
+        "2025-06-04: fetched 0, created 0, updated 0, skipped 0.",
+        "2025-06-05: not opened on Hugging Face yet, nothing to fetch.",
+        "3 days (2 refreshed): created 3, updated 0, skipped 0.",
+    ]

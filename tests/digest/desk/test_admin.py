@@ -206,6 +206,8 @@ def test_change_form_routes_editor_fields_through_the_services(client, editor, t
     logged = set(LogEntry.objects.filter(object_id=str(paper.pk)).values_list("change_message", flat=True))
     assert "Editor's note set: A note" in logged
     assert any(m.startswith("Pinned from 2026-11-23") for m in logged)
+    assert "title" in paper.locked_fields  # the next ingest keeps the editor's title
+    assert "pinned" not in paper.locked_fields  # editor fields are the editor's anyway
 
 
 def test_fix_topics_page_sets_manual_matches(client, editor, topic):
