@@ -65,6 +65,10 @@ def _paper_json(card: listing.PaperCard, rank: int) -> dict[str, Any]:
         "score": round(card.ranked.score, 6),
         "pinned": card.ranked.pinned,
         "topics": [{"name": name, "slug": slug or None} for name, slug in card.chips],
+        "organization": paper.organization or None,
+        "categories": list(paper.categories or []),
+        "doi": paper.doi or None,
+        "sources": [name for name, seen in (("hf", paper.on_hf), ("arxiv", paper.on_arxiv)) if seen],
         "links": {
             "page": absolute(reverse("digest:paper", args=[paper.paper_id])),
             "abstract": paper.abstract_url or None,

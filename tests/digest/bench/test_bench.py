@@ -112,3 +112,20 @@ def test_worker_pools_send_every_reader_once_through_the_smtp_sink_and_report_th
     assert any(line.startswith("celery x2 / celery x1 (send phase): ") for line in lines)
     assert mail.outbox == []  # nothing was sent in this process: the workers sent over SMTP
     assert not Delivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bench_ingest_serves_an_announcement_ingests_matches_prints_and_cleans_up(settings):
+    from digest.models import Paper, PaperTopic
+
+    settings.ARXIV_API_DELAY = 0  # the real pace is 3 s; the figures here are not the point
+    out = io.StringIO()
+    call_command("bench_ingest", papers=30, topics=5, page_size=8, stdout=out)
+    first, total = out.getvalue().strip().splitlines()
+    assert first.startswith("papers 30 (of 30 entries, 0 skipped), topics 5, matches ")
+    assert "requests 4 (page 8" in first
+    assert total.startswith("total: ")
+    assert float(total.split()[1]) > 0
+    assert not Paper.objects.exists()
+    assert not PaperTopic.objects.exists()
+    assert not Topic.objects.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -62,3 +63,31 @@ def test_the_search_window_is_arxivs_submitted_date_clause_in_gmt():
 )
 def test_the_latest_announcement_is_the_last_one_made(now, listed_on):
     assert latest_announcement(now).listed_on == listed_on
+
+
+def test_beat_runs_the_arxiv_ingest_within_two_hours_after_every_announcement_all_year(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["ingest-arxiv"]
+    assert entry["task"] == "digest.tasks.ingest_arxiv_announcement"
+    cron = entry["schedule"]
+    day, checked = dt.date(2026, 1, 1), 0
+    while day.year == 2026:
+        found = announcement_on_evening(day)
+        day += dt.timedelta(days=1)
+        if found is None:
+            continue
+        announced = dt.datetime.combine(found.evening, dt.time(20), tzinfo=ZoneInfo("America/New_York"))
+        runs = [
+            dt.datetime.combine(found.listed_on, dt.time(hour, minute), tzinfo=UTC)
+            for hour in cron.hour
+            for minute in cron.minute
+            if (found.listed_on.isoweekday() % 7) in cron.day_of_week  # celery: 0 is Sunday
+        ]
+        assert any(announced <= run <= announced + dt.timedelta(hours=2) for run in runs), found
+        checked += 1
+    assert checked > 250  # five evenings a week, daylight saving time on and off
+
+
+def test_beat_refreshes_hugging_face_several_times_a_day(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["ingest-daily-papers"]
+    assert entry["task"] == "digest.tasks.ingest_daily_papers"
+    assert len(entry["schedule"].hour) >= 4
