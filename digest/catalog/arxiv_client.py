@@ -141,14 +141,16 @@ class ArxivClient:
         if len(response.content) > MAX_PAGE_BYTES:
             raise ArxivError(f"arXiv API sent more than {MAX_PAGE_BYTES} bytes for one page")
         feed = feedparser.parse(response.content)
-        if feed.bozo and not feed.entries and not feed.feed:
-            raise ArxivError(f"arXiv API sent something that is not an Atom feed ({feed.bozo_exception})")
+        if feed.bozo:  # not XML, or cut short: nothing on this page can be trusted
+            raise ArxivError(f"arXiv API sent a broken feed at start={start} ({feed.bozo_exception})")
+        if "opensearch_totalresults" not in feed.feed:
+            raise ArxivError(f"arXiv API sent something that is not an arXiv Atom feed at start={start}")
         entries = list(feed.entries)
         if len(entries) == 1 and str(entries[0].get("title", "")).strip() == "Error":
             detail = " ".join(str(entries[0].get("summary", "")).split())
             raise ArxivQueryError(f"arXiv API refused the query: {detail or 'no detail'}")
         try:
-            total = int(feed.feed.get("opensearch_totalresults", len(entries) + start))
-        except (TypeError, ValueError):
-            total = len(entries) + start
+            total = int(feed.feed["opensearch_totalresults"])
+        except (TypeError, ValueError) as exc:
+            raise ArxivError(f"arXiv API sent a feed without a usable total at start={start}") from exc
         return Page(start=start, entries=entries, total=total)

@@ -196,7 +196,7 @@ def _ingest_page(start: int, entries: list[Any], day: dt.date, report: ArxivRepo
     except DatabaseError as exc:
         report.skipped += len(parsed)
         report.errors.append(f"entries {start}-{start + len(entries) - 1}: not stored, rolled back ({exc})")
-        logger.exception("arXiv ingest %s page at %s rolled back", day, start)
+        logger.error("arXiv ingest %s page at %s rolled back: %s", day, start, exc)
         return
     report.created += created
     report.updated += updated

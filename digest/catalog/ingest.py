@@ -227,7 +227,7 @@ def _ingest_page(number: int, items: list[Any], day: dt.date, report: IngestRepo
             data = parse_item(item)
         except ItemError as exc:
             report.skipped += 1
-            report.errors.append(f"page {number} item {position}: {exc}; skipped")
+            report.errors.append(f"page {number} item {position}{_id_of(item)}: {exc}; skipped")
             continue
         parsed[data.paper_id] = data  # the same paper twice on a page: the later counts win
     try:
@@ -235,10 +235,17 @@ def _ingest_page(number: int, items: list[Any], day: dt.date, report: IngestRepo
     except DatabaseError as exc:
         report.skipped += len(parsed)
         report.errors.append(f"page {number}: not stored, rolled back ({type(exc).__name__}: {exc})")
-        logger.exception("ingest %s page %s rolled back", day, number)
+        logger.error("ingest %s page %s rolled back: %s", day, number, exc)
         return
     report.created += created
     report.updated += updated
+
+
+def _id_of(item: Any) -> str:
+    """ " (2506.01234)" when a bad item still names its paper, so the operator can look it up."""
+    paper = item.get("paper") if isinstance(item, dict) else None
+    raw = paper.get("id") if isinstance(paper, dict) else None
+    return f" ({raw.strip()[:40]})" if isinstance(raw, str) and raw.strip() else ""
 
 
 def ingest_recent(

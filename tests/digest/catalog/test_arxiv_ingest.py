@@ -292,3 +292,19 @@ def test_malformed_entries_are_skipped_with_their_id():
         "hep-th",
     )
     assert PaperFactory.build().pk is None  # nothing touched the database
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html><body>Service temporarily unavailable</body></html>",  # a proxy's error page, as 200
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>x</id>',  # cut short
+        '{"not": "a feed"}',
+    ],
+)
+def test_a_body_that_is_not_a_whole_arxiv_feed_is_an_error_and_stores_nothing(arxiv, body):
+    arxiv.expect_request(PATH).respond_with_data(body, content_type="text/html")
+    report = ingest_announcement(day=DAY, client=client())
+    assert report.fetch_failed
+    assert "arXiv API sent" in report.errors[0]
+    assert not Paper.objects.exists()

@@ -281,7 +281,7 @@ def test_organization_hidden_authors_repo_slugs_float_counts_and_withdrawal_are_
 
     assert (report.created, report.skipped) == (2, 1)
     assert report.errors == [
-        "page 0 item 2: upvotes must be a whole number from 0 to 2147483647, got 2.5; skipped"
+        "page 0 item 2 (2506.30003): upvotes must be a whole number from 0 to 2147483647, got 2.5; skipped"
     ]
     paper = Paper.objects.get(paper_id="2506.30001")
     assert paper.organization == "ACME Research"
