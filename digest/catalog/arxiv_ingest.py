@@ -17,14 +17,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from digest.catalog.arxiv_calendar import Announcement, announcement_listed_on, latest_announcement
 from digest.catalog.arxiv_client import ArxivClient, ArxivError
 from digest.catalog.matching import rematch_papers
-from digest.catalog.upsert import MATCHED_FIELDS, merge
+from digest.catalog.upsert import MATCHED_FIELDS, merge, store_page
 from digest.models import Paper
 
 logger = logging.getLogger(__name__)
@@ -191,15 +191,9 @@ def _ingest_page(start: int, entries: list[Any], day: dt.date, report: ArxivRepo
         known = parsed.get(paper.paper_id)
         if known is None or paper.version >= known.version:
             parsed[paper.paper_id] = paper
-    try:
-        created, updated = _store_page(list(parsed.values()), day)
-    except DatabaseError as exc:
-        report.skipped += len(parsed)
-        report.errors.append(f"entries {start}-{start + len(entries) - 1}: not stored, rolled back ({exc})")
-        logger.error("arXiv ingest %s page at %s rolled back: %s", day, start, exc)
-        return
-    report.created += created
-    report.updated += updated
+    papers = list(parsed.values())
+    where = f"arXiv {day} entries {start}-{start + len(entries) - 1}"
+    store_page(lambda: _store_page(papers, day), papers=len(papers), where=where, report=report)
 
 
 @transaction.atomic

@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from digest.catalog.hf_client import HFClient, HFDayNotOpen, HFError
 from digest.catalog.matching import rematch_papers
-from digest.catalog.upsert import MATCHED_FIELDS, merge
+from digest.catalog.upsert import MATCHED_FIELDS, merge, store_page
 from digest.models import Paper, PaperSnapshot
 
 logger = logging.getLogger(__name__)
@@ -230,15 +230,8 @@ def _ingest_page(number: int, items: list[Any], day: dt.date, report: IngestRepo
             report.errors.append(f"page {number} item {position}{_id_of(item)}: {exc}; skipped")
             continue
         parsed[data.paper_id] = data  # the same paper twice on a page: the later counts win
-    try:
-        created, updated = _store_page(list(parsed.values()), day)
-    except DatabaseError as exc:
-        report.skipped += len(parsed)
-        report.errors.append(f"page {number}: not stored, rolled back ({type(exc).__name__}: {exc})")
-        logger.error("ingest %s page %s rolled back: %s", day, number, exc)
-        return
-    report.created += created
-    report.updated += updated
+    papers = list(parsed.values())
+    store_page(lambda: _store_page(papers, day), papers=len(papers), where=f"page {number}", report=report)
 
 
 def _id_of(item: Any) -> str:

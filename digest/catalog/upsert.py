@@ -8,9 +8,15 @@ them); before that Hugging Face's copy stands.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from django.db import DatabaseError
 
 from digest.models import Paper
+
+logger = logging.getLogger(__name__)
 
 # Fields whose text decides topic matches: a change re-matches the paper.
 MATCHED_FIELDS = frozenset({"title", "abstract", "ai_summary", "ai_keywords", "categories"})
@@ -22,6 +28,27 @@ COUNTS = frozenset({"upvotes", "comments", "github_stars"})
 
 def _blank(value: object) -> bool:
     return value is None or value == "" or value == [] or value is False
+
+
+class PageReport(Protocol):
+    created: int
+    updated: int
+    skipped: int
+    errors: list[str]
+
+
+def store_page(store: Callable[[], tuple[int, int]], *, papers: int, where: str, report: PageReport) -> None:
+    """Run one page's all-or-nothing `store()` (→ created, updated) and count it in `report`;
+    a database failure rolls the page back and is reported as `where`, never raised."""
+    try:
+        created, updated = store()
+    except DatabaseError as exc:
+        report.skipped += papers
+        report.errors.append(f"{where}: not stored, rolled back ({type(exc).__name__}: {exc})")
+        logger.error("%s rolled back: %s", where, exc)
+        return
+    report.created += created
+    report.updated += updated
 
 
 def merge(paper: Paper, values: Mapping[str, object], *, source: str) -> set[str]:
