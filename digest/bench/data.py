@@ -80,15 +80,24 @@ def topic_set_catalog(spec: Spec, topic_ids: list[int], rng: random.Random) -> l
 def _insert(model: type[models.Model], fields: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
     """Stream rows into `model`'s table: COPY on PostgreSQL, bulk_create in batches elsewhere."""
     meta = model._meta
-    json_at = [i for i, name in enumerate(fields) if isinstance(meta.get_field(name), models.JSONField)]
     count = 0
     if on_postgresql():
-        columns = ", ".join(_column(model, name) for name in fields)
+        # COPY fills no Django defaults: every other non-null column gets its field's default.
+        defaults = [
+            f
+            for f in meta.concrete_fields
+            if f.name not in fields and f.attname not in fields and not f.primary_key and not f.null
+        ]
+        names = [*fields, *(f.name for f in defaults)]
+        extra = tuple(f.get_default() for f in defaults)
+        json_at = [i for i, name in enumerate(names) if isinstance(meta.get_field(name), models.JSONField)]
+        columns = ", ".join(_column(model, name) for name in names)
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {meta.db_table} ({columns}) FROM STDIN") as copy,
         ):
             for row in rows:
+                row = (*row, *extra)
                 if json_at:
                     row = tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(row))
                 copy.write_row(row)
