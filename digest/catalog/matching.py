@@ -43,8 +43,10 @@ _PAPER_FIELDS = ("id", "title", "abstract", "ai_summary", "ai_keywords", "catego
 
 
 class PaperLike(Protocol):
-    title: str
-    abstract: str
+    @property
+    def title(self) -> str: ...
+    @property
+    def abstract(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,92 @@
+"""evaluate_matching: per-topic and micro/macro precision, recall and F1 on a labelled set,
+with the worst false positives and misses."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from digest.catalog.evaluation import evaluate, load_set
+from subscriptions.models import Topic
+from tests.factories import TopicFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def write_set(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def row(id_: str, title: str, abstract: str, topics: list[str], split: str = "heldout") -> dict[str, object]:
+    return {"id": id_, "title": title, "abstract": abstract, "topics": topics, "split": split}
+
+
+ROWS = [
+    row("1", "Speculative decoding for fast LLM serving", "", ["eff"]),
+    row("2", "A survey of robots", "We mention speculative decoding once.", []),
+    row("3", "Quantized attention kernels", "Faster inference.", ["eff"]),
+    row("4", "Speech recognition at scale", "", ["speech"], split="tune"),
+    row("5", "Speculative decoding in speech", "", ["speech"]),
+]
+
+
+def topics() -> list[Topic]:
+    return [
+        TopicFactory(slug="eff", name="Efficiency", terms=["speculative decoding"]),
+        TopicFactory(slug="speech", name="Speech", terms=["speech recognition"]),
+    ]
+
+
+def test_scores_count_true_and_false_matches_per_topic_and_overall(tmp_path):
+    papers = load_set(write_set(tmp_path / "set.jsonl", ROWS), split="heldout")
+    result = evaluate(papers, topics())
+    by_slug = {t.slug: t for t in result.topics}
+    # eff: 1 and 5 match (5 is not labelled eff: a false positive); 3 is missed.
+    assert (by_slug["eff"].tp, by_slug["eff"].fp, by_slug["eff"].fn) == (1, 1, 1)
+    assert by_slug["eff"].precision == pytest.approx(0.5)
+    assert by_slug["eff"].recall == pytest.approx(0.5)
+    # speech: 5 is labelled speech but only says "speech": a miss.
+    assert (by_slug["speech"].tp, by_slug["speech"].fp, by_slug["speech"].fn) == (0, 0, 1)
+    assert by_slug["speech"].f1 == 0.0
+    micro = result.micro
+    assert (micro.tp, micro.fp, micro.fn) == (1, 1, 2)
+    assert result.macro()[1] == pytest.approx(0.25)
+    worst = result.mistakes[0]
+    assert (worst.kind, worst.slug, worst.paper.id) == ("false positive", "eff", "5")
+    assert 'title "speculative decoding"' in worst.reason
+
+
+def test_the_command_prints_the_table_the_mistakes_and_a_summary(tmp_path):
+    topics()
+    path = write_set(tmp_path / "set.jsonl", ROWS)
+    out = io.StringIO()
+    call_command("evaluate_matching", "--set", str(path), stdout=out)
+    text = out.getvalue()
+    assert "worst false positives:" in text
+    assert "worst misses:" in text
+    assert text.strip().splitlines()[-1] == (
+        "4 papers (heldout), 2 topics (rules as stored): micro P 0.500 R 0.333 F1 0.400"
+    )
+
+
+def test_the_seed_rules_are_used_when_the_database_has_none_of_the_topics(tmp_path):
+    rows = [row("9", "Speculative decoding for LLM inference", "", ["llm-inference-efficiency"])]
+    out = io.StringIO()
+    call_command("evaluate_matching", "--set", str(write_set(tmp_path / "s.jsonl", rows)), stdout=out)
+    assert "1 topics (rules of seeds/topics.json): micro P 1.000 R 1.000" in out.getvalue()
+
+
+@pytest.mark.parametrize("content", ["not json\n", '{"title": "no id"}\n'])
+def test_a_broken_set_file_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content)
+    with pytest.raises(CommandError, match=r"bad\.jsonl:1: not a labelled paper"):
+        call_command("evaluate_matching", "--set", str(path), stdout=io.StringIO())
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("evaluate_matching", "--set", str(tmp_path / "missing.jsonl"), stdout=io.StringIO())
