@@ -40,12 +40,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            papers = load_set(options["set"], split=None if options["split"] == "all" else options["split"])
+            every = load_set(options["set"])
         except EvalSetError as exc:
             raise CommandError(str(exc)) from exc
+        papers = [p for p in every if options["split"] in ("all", p.split)]
         if not papers:
             raise CommandError(f"{options['set']} has no papers in split {options['split']!r}")
-        labelled = {slug for p in papers for slug in p.topics}
+        # Every topic the set labels anywhere: one with no positives in this split can still
+        # collect false positives there.
+        labelled = {slug for p in every for slug in p.topics}
         topics, source = self._topics(options["rules"], labelled)
         result = evaluate(papers, topics)
         for line in report(result, worst=options["worst"]):
