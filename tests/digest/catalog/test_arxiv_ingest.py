@@ -190,7 +190,7 @@ def test_requests_keep_their_distance_on_a_real_clock(arxiv):
     sent: list[float] = []
 
     class Recording(requests.Session):
-        def get(self, *args: object, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        def get(self, *args: object, **kwargs: object) -> requests.Response:
             sent.append(time.monotonic())  # when the client lets a request go
             return super().get(*args, **kwargs)  # type: ignore[arg-type]
 
