@@ -19,11 +19,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from digest.catalog.arxiv_calendar import Announcement, announcement_listed_on, latest_announcement
 from digest.catalog.arxiv_client import ArxivClient, ArxivError
-from digest.catalog.matching import rematch_papers
+from digest.catalog.ingest import parse_when
+from digest.catalog.matching import CATEGORY_RE, rematch_papers
 from digest.catalog.upsert import MATCHED_FIELDS, merge, store_page
 from digest.models import Paper
 
@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 _ENTRY_ID = re.compile(
     r"^https?://arxiv\.org/abs/(?P<id>\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(?:v(?P<version>\d+))?$", re.I
 )
-_CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
 _TITLE_MAX, _URL_MAX, _REF_MAX, _DOI_MAX = 600, 500, 500, 200
 
 
@@ -99,21 +98,9 @@ def _categories(entry: Any) -> tuple[str, list[str]]:
     primary_tag = entry.get("arxiv_primary_category")
     primary = primary_tag.get("term", "") if isinstance(primary_tag, dict) else ""
     terms = [t.get("term") for t in entry.get("tags") or [] if isinstance(t, dict)]
-    found = [t.strip() for t in [primary, *terms] if isinstance(t, str) and _CATEGORY.match(t.strip())]
+    found = [t.strip() for t in [primary, *terms] if isinstance(t, str) and CATEGORY_RE.match(t.strip())]
     ordered = list(dict.fromkeys(found))  # primary first, then the cross-lists, no repeats
     return (primary.strip() if primary in ordered else (ordered[0] if ordered else "")), ordered
-
-
-def _published(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = parse_datetime(value.strip())
-    except ValueError:
-        return None
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, dt.UTC)
-    return parsed
 
 
 def parse_entry(entry: Any) -> ArxivPaper:
@@ -126,7 +113,7 @@ def parse_entry(entry: Any) -> ArxivPaper:
     if not title:
         raise EntryError(f"{match['id']}: no title")
     primary, categories = _categories(entry)
-    published = _published(entry.get("published"))
+    published = parse_when(entry.get("published"))
     authors = [unwrap(a.get("name")) for a in entry.get("authors") or [] if isinstance(a, dict)]
     return ArxivPaper(
         paper_id=match["id"],

@@ -150,7 +150,8 @@ def _authors(value: Any) -> list[str]:
     return [" ".join(n.split()) for n in names if isinstance(n, str) and n.strip()]
 
 
-def _when(value: Any) -> dt.datetime | None:
+def parse_when(value: Any) -> dt.datetime | None:
+    """An ISO 8601 timestamp from an API (naive ones are UTC); None when absent or malformed."""
     if not isinstance(value, str):
         return None
     try:
@@ -176,7 +177,7 @@ def parse_item(item: Any) -> PaperData:
         title=_text(paper.get("title") or item.get("title"), "title", required=True)[:600],
         abstract=_text(paper.get("summary") or item.get("summary"), "summary"),
         authors=_authors(paper.get("authors")),
-        published_at=_when(paper.get("publishedAt") or item.get("publishedAt")),
+        published_at=parse_when(paper.get("publishedAt") or item.get("publishedAt")),
         upvotes=_count(paper.get("upvotes"), "upvotes"),
         comments=_count(item.get("numComments"), "numComments"),
         github_repo=_github(paper.get("githubRepo") or item.get("githubRepo")),
@@ -186,7 +187,7 @@ def parse_item(item: Any) -> PaperData:
         ai_keywords=_strings(paper.get("ai_keywords"), "ai_keywords"),
         thumbnail=_url(item.get("thumbnail")),
         organization=_organization(item.get("organization"), paper.get("organization")),
-        withdrawn_at=_when(paper.get("withdrawnAt") or item.get("withdrawnAt")),
+        withdrawn_at=parse_when(paper.get("withdrawnAt") or item.get("withdrawnAt")),
     )
 
 

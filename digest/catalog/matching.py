@@ -38,7 +38,8 @@ CATEGORY_WEIGHT = 0.5
 MIN_SCORE = 0.3
 REASON_MAX = 300
 CHUNK_SIZE = 500
-_CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z-]+)?$")
+# An arXiv category: "cs.CL", "stat.ML", "hep-th".
+CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z-]+)?$")
 _PAPER_FIELDS = ("id", "title", "abstract", "ai_summary", "ai_keywords", "categories")
 
 
@@ -149,7 +150,7 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, list[str]]:
             raise ValueError(f"{key} must be a list of strings")
         items = list(dict.fromkeys(v.strip() for v in values if v.strip()))
         for item in items:
-            if key == "categories" and not _CATEGORY_RE.match(item):
+            if key == "categories" and not CATEGORY_RE.match(item):
                 raise ValueError(f"{item!r} is not an arXiv category like cs.CL")
             if key != "categories" and compile_term(item) is None:
                 raise ValueError(f"{key}: {item!r} has no letters or digits to match")

@@ -13,22 +13,16 @@ from tqdm import tqdm
 from digest.bench import data
 from digest.bench.report import table
 from digest.bench.runner import MODES, ModeResult, cleanup, ensure_empty, run_mode, today
+from digest.management.commands._args import positive_int
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
-
-
 def worker_counts(value: str) -> tuple[int, ...]:
     """ "2" → (2,); "1,2" → (1, 2): each a run on that many Celery workers."""
-    counts = tuple(positive(part) for part in value.split(","))
+    counts = tuple(positive_int(part) for part in value.split(","))
     if not counts:
         raise ValueError(value)
     return counts
@@ -41,11 +35,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--readers", type=positive, required=True)
-        parser.add_argument("--topics", type=positive, default=50)
-        parser.add_argument("--papers", type=positive, default=5000)
-        parser.add_argument("--topics-per-reader", type=positive, default=3)
-        parser.add_argument("--topic-sets", type=positive, default=2000, help="size of the topic-set catalog")
+        parser.add_argument("--readers", type=positive_int, required=True)
+        parser.add_argument("--topics", type=positive_int, default=50)
+        parser.add_argument("--papers", type=positive_int, default=5000)
+        parser.add_argument("--topics-per-reader", type=positive_int, default=3)
+        parser.add_argument(
+            "--topic-sets", type=positive_int, default=2000, help="size of the topic-set catalog"
+        )
         parser.add_argument("--mode", choices=[*MODES, "all"], default="batch")
         parser.add_argument(
             "--workers",
@@ -55,11 +51,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--senders",
-            type=positive,
+            type=positive_int,
             default=1,
             help="per-message/batch: sender processes sending chunks while the dispatcher plans",
         )
-        parser.add_argument("--chunk-size", type=positive, default=2000, help="DIGEST_CHUNK_SIZE for the run")
+        parser.add_argument(
+            "--chunk-size", type=positive_int, default=2000, help="DIGEST_CHUNK_SIZE for the run"
+        )
         parser.add_argument(
             "--naive-limit", type=int, default=2000, help="naive mode: readers sent (0 = all)"
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from digest.bench import arxiv_feed, data
 from digest.bench.measure import QueryCounter, peak_rss_mb, reset_peak_rss
@@ -15,14 +16,8 @@ from digest.bench.runner import cleanup, ensure_empty
 from digest.catalog.arxiv_calendar import latest_announcement
 from digest.catalog.arxiv_client import ArxivClient
 from digest.catalog.arxiv_ingest import ingest_announcement
+from digest.management.commands._args import positive_int
 from digest.models import PaperTopic
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
 
 
 class Command(BaseCommand):
@@ -33,9 +28,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--papers", type=positive, default=2000)
-        parser.add_argument("--topics", type=positive, default=50)
-        parser.add_argument("--page-size", type=positive, default=settings.ARXIV_API_PAGE_SIZE)
+        parser.add_argument("--papers", type=positive_int, default=2000)
+        parser.add_argument("--topics", type=positive_int, default=50)
+        parser.add_argument("--page-size", type=positive_int, default=settings.ARXIV_API_PAGE_SIZE)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["page_size"] > 2000:
@@ -51,7 +46,7 @@ class Command(BaseCommand):
                 start = time.perf_counter()
                 with counter.counting():
                     report = ingest_announcement(
-                        day=latest_announcement(_now()).listed_on, categories=["cs.CL"], client=client
+                        day=latest_announcement(timezone.now()).listed_on, categories=["cs.CL"], client=client
                     )
                 seconds = time.perf_counter() - start
             matches = PaperTopic.objects.count()
@@ -67,9 +62,3 @@ class Command(BaseCommand):
         self.stdout.write(f"total: {seconds:.2f} s")
         if report.errors:
             raise CommandError("; ".join(report.errors[:5]))
-
-
-def _now() -> Any:
-    from django.utils import timezone
-
-    return timezone.now()

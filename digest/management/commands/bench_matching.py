@@ -19,15 +19,9 @@ from digest.bench.runner import cleanup, ensure_empty
 from digest.catalog.arxiv_ingest import parse_entry
 from digest.catalog.matching import rematch_papers
 from digest.catalog.seeds import read_topics
+from digest.management.commands._args import positive_int
 from digest.models import Paper, PaperTopic
 from subscriptions.models import Topic
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
 
 
 class Command(BaseCommand):
@@ -37,8 +31,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--papers", type=positive, default=5000)
-        parser.add_argument("--topics", type=positive, default=50)
+        parser.add_argument("--papers", type=positive_int, default=5000)
+        parser.add_argument("--topics", type=positive_int, default=50)
 
     def handle(self, *args: Any, **options: Any) -> None:
         ensure_empty()

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from digest.catalog.arxiv_ingest import ArxivReport, ingest_announcement
+from digest.catalog.matching import CATEGORY_RE
 from digest.management.commands._args import iso_day
-
-_CATEGORY = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
 
 
 def categories(value: str) -> list[str]:
     """`cs.CL,cs.LG` → ["cs.CL", "cs.LG"]; a clear error for anything that is not a category."""
     found = [c.strip() for c in value.split(",") if c.strip()]
-    bad = [c for c in found if not _CATEGORY.match(c)]
+    bad = [c for c in found if not CATEGORY_RE.match(c)]
     if not found or bad:
         raise CommandError(f"--categories wants arXiv categories like cs.CL,cs.LG; got {value!r}")
     return found
