@@ -237,6 +237,11 @@ if not 1 <= ARXIV_API_PAGE_SIZE <= 2000:
 if ARXIV_API_DELAY < 3.0:
     raise ImproperlyConfigured("ARXIV_API_DELAY must be at least 3 seconds (arXiv's terms of use)")
 
+# Matching: the labelled papers the matching model learns from (their `tune` part) and that
+# evaluate_matching measures on (their `heldout` part); see digest/catalog/learning.py.
+# A relative path is relative to the project directory.
+MATCHING_LABELLED_SET = BASE_DIR / env.str("MATCHING_LABELLED_SET", default="seeds/eval/papers.jsonl")
+
 # Trending: score = (upvotes + COMMENT_WEIGHT*comments + GROWTH_WEIGHT*growth + 1)
 #                   / (age_hours + AGE_OFFSET) ** GRAVITY   (see digest/catalog/trending.py)
 TRENDING_GRAVITY = env.float("TRENDING_GRAVITY", default=1.5)

@@ -145,6 +145,23 @@ class PaperTopic(models.Model):
         return f"{self.paper_id} ↔ {self.topic_id} ({self.score:.2f})"
 
 
+class MatchingModel(models.Model):
+    """The learned part of topic matching (digest.catalog.learning): trained from labelled
+    papers and the editors' decisions; the newest row is the one in use."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    # sha256 of what it was trained on (examples, decisions, topics' rules): equal means current.
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    summary = models.JSONField(default=dict)
+    payload = models.BinaryField()
+
+    class Meta:
+        get_latest_by = "pk"
+
+    def __str__(self) -> str:
+        return f"matching model {self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
 def _edition_slug() -> str:
     return secrets.token_urlsafe(16)
 

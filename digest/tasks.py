@@ -42,16 +42,36 @@ def ingest_arxiv_announcement(day: str | None = None) -> dict[str, Any]:
 def rematch_topic(topic_id: int) -> int:
     """Re-match all papers against one topic's current rules (after an edit); returns rows changed.
 
-    Idempotent; manual matches are never touched. A topic deleted meanwhile is a no-op.
+    The matching model is retrained first when the rules changed what it learns (its combiner
+    for the topic weighs the rules' evidence). Idempotent; manual matches are never touched. A
+    topic deleted meanwhile is a no-op.
     """
+    from digest.catalog.learning import ensure_trained
     from digest.catalog.matching import rematch_topic as rematch
     from subscriptions.models import Topic
 
+    if not Topic.objects.filter(pk=topic_id).exists():
+        logger.info("rematch_topic: topic %s no longer exists", topic_id)
+        return 0
+    ensure_trained()
     try:
         return rematch(topic_id)
     except Topic.DoesNotExist:
         logger.info("rematch_topic: topic %s no longer exists", topic_id)
         return 0
+
+
+@shared_task(name="digest.tasks.learn_from_decisions", acks_late=True)
+def learn_from_decisions() -> dict[str, object]:
+    """Retrain the matching model on the editors' decisions and, if it changed, re-match every
+    paper. Idempotent: with nothing new to learn it does nothing (so a burst of decisions
+    costs one training)."""
+    from digest.catalog.learning import ensure_trained
+    from digest.catalog.matching import rematch_papers
+
+    report = ensure_trained()
+    changed = rematch_papers() if report.trained else 0
+    return {**report.as_dict(), "matches_changed": changed}
 
 
 @shared_task(name="digest.tasks.dispatch_due_digests", acks_late=True)

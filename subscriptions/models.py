@@ -12,16 +12,19 @@ from django.utils.text import slugify
 class Topic(models.Model):
     """A subject a reader can subscribe to, defined by match rules.
 
-    Rules are matched against papers in `digest.catalog.matching` (never per reader):
-    `terms` are words or phrases matched on word boundaries, `exclude_terms`
-    veto a match, `categories` are arXiv categories (cs.CL), `hf_keywords` are
-    Hugging Face `ai_keywords`.
+    Rules are matched against papers in `digest.catalog` (never per reader; see
+    digest/catalog/rules.py): `terms` are specific words or phrases (one mention is
+    evidence), `weak_terms` generic ones (they count in the title or beside another
+    hit), `exclude_terms` veto a match, `categories` are arXiv categories (cs.CL),
+    `hf_keywords` are Hugging Face `ai_keywords`. Where labelled papers exist, a learned
+    model weighs this evidence with the paper's words.
     """
 
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True)
     terms = models.JSONField(default=list, blank=True)
+    weak_terms = models.JSONField(default=list, blank=True)
     exclude_terms = models.JSONField(default=list, blank=True)
     categories = models.JSONField(default=list, blank=True)
     hf_keywords = models.JSONField(default=list, blank=True)

@@ -24,7 +24,7 @@ from digest.bench.naive import send_naively
 from digest.daily.dispatch import dispatch_due
 from digest.daily.sending import send_chunk
 from digest.daily.storage import on_postgresql
-from digest.models import Delivery, Edition, Paper, PaperSnapshot, PaperTopic
+from digest.models import Delivery, Edition, MatchingModel, Paper, PaperSnapshot, PaperTopic
 from subscriptions.models import Subscriber, Topic
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ BENCH_BACKEND = "digest.bench.backend.CountingBackend"
 OWNED: tuple[type[models.Model], ...] = (
     Delivery,
     Edition,
+    MatchingModel,
     PaperSnapshot,
     PaperTopic,
     Paper,

@@ -19,6 +19,8 @@ from subscriptions.models import Topic
 
 EDITOR_NOTE_MAX = 500
 MANUAL_REASON = "set by editor"
+CONFIRMED_REASON = "confirmed by editor"
+REJECTED_REASON = "rejected by editor"
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -117,6 +119,45 @@ def set_manual_topics(*, paper: Paper, topics: Iterable[Topic], user: User | Non
         PaperTopic.objects.bulk_update(update, ["manual", "excluded", "reason", "score"])
         names = ", ".join(Topic.objects.filter(pk__in=chosen).values_list("name", flat=True)) or "none"
         _log(user, [paper], f"Topics set by hand: {names}.")
+        _learn_after_commit()
+
+
+def decide_match(*, paper: Paper, topic: Topic, belongs: bool, user: User | None = None) -> None:
+    """An editor's verdict on one paper and one topic: confirmed (it belongs) or rejected.
+
+    Kept as a manual row that re-matching never changes, and learned from: the matching model
+    is retrained after commit (digest.tasks.learn_from_decisions). Idempotent.
+    """
+    with transaction.atomic():
+        row, _ = PaperTopic.objects.select_for_update().get_or_create(
+            paper=paper, topic=topic, defaults={"score": 1.0 if belongs else 0.0}
+        )
+        row.manual, row.excluded = True, not belongs
+        row.reason = CONFIRMED_REASON if belongs else REJECTED_REASON
+        if belongs and row.score <= 0:
+            row.score = 1.0
+        row.save(update_fields=["manual", "excluded", "reason", "score", "matched_at"])
+        verdict = "confirmed" if belongs else "rejected"
+        _log(user, [paper], f"Topic {topic.name} {verdict} by editor.")
+        _learn_after_commit()
+
+
+def undo_decision(*, paper: Paper, topic: Topic, user: User | None = None) -> None:
+    """Forget an editor's verdict on one paper and topic: automatic matching decides again."""
+    from digest.catalog.matching import rematch_papers
+
+    with transaction.atomic():
+        deleted, _ = PaperTopic.objects.filter(paper=paper, topic=topic, manual=True).delete()
+        rematch_papers(papers=Paper.objects.filter(pk=paper.pk), topics=[topic])
+        if deleted:
+            _log(user, [paper], f"Topic {topic.name} back to automatic matching.")
+            _learn_after_commit()
+
+
+def _learn_after_commit() -> None:
+    from digest.tasks import learn_from_decisions
+
+    transaction.on_commit(lambda: learn_from_decisions.delay())
 
 
 def clear_manual_topics(*, paper: Paper, user: User | None = None) -> None:
@@ -127,6 +168,7 @@ def clear_manual_topics(*, paper: Paper, user: User | None = None) -> None:
         PaperTopic.objects.filter(paper=paper, manual=True).delete()
         rematch_papers(papers=Paper.objects.filter(pk=paper.pk))
         _log(user, [paper], "Topics back to automatic matching.")
+        _learn_after_commit()
 
 
 def retry_deliveries(*, delivery_ids: Iterable[int]) -> list[int]:

@@ -21,7 +21,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from digest.catalog.matching import rematch_papers, validate_rules
+from digest.catalog.learning import ensure_trained
+from digest.catalog.matching import rematch_papers
+from digest.catalog.rules import RULE_KEYS, validate_rules
 from digest.models import Paper
 from subscriptions.models import Topic
 
@@ -36,7 +38,7 @@ _HEADER_LINES = {
     "byak and the research community",
 }
 _DATE_LINE = re.compile(r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(, \d{4})?$")
-_TOPIC_FIELDS = ("name", "description", "position", *("terms", "exclude_terms", "categories", "hf_keywords"))
+_TOPIC_FIELDS = ("name", "description", "position", *RULE_KEYS)
 
 
 class SeedError(ValueError):
@@ -65,6 +67,7 @@ class SeedReport:
     papers_relisted: int = 0
     papers_unchanged: int = 0
     matches_changed: int = 0
+    model_trained: bool = False
 
     @property
     def changed(self) -> bool:
@@ -146,9 +149,7 @@ def read_topics(path: Path) -> list[dict[str, Any]]:
             raise SeedError(f"{path.name}: duplicate slug {item['slug']!r}")
         slugs.add(item["slug"])
         try:
-            rules = validate_rules(
-                {k: item.get(k, []) for k in ("terms", "exclude_terms", "categories", "hf_keywords")}
-            )
+            rules = validate_rules({k: item.get(k, []) for k in RULE_KEYS})
         except ValueError as exc:
             raise SeedError(f"{path.name}: topic {item['slug']!r}: {exc}") from exc
         topics.append(
@@ -240,9 +241,13 @@ def load_seeds(
     with transaction.atomic():
         changed_topics = _upsert_topics(topics, report)
         _upsert_papers(papers, progress or iter, day, report)
+        report.model_trained = ensure_trained().trained
         seed_ids = [p.paper_id for p in papers]
         report.matches_changed = rematch_papers(papers=Paper.objects.filter(paper_id__in=seed_ids))
-        if changed_topics:
+        if report.model_trained:
+            others = Paper.objects.exclude(paper_id__in=seed_ids)
+            report.matches_changed += rematch_papers(papers=others)
+        elif changed_topics:
             others = Paper.objects.exclude(paper_id__in=seed_ids)
             report.matches_changed += rematch_papers(papers=others, topics=changed_topics)
     return report

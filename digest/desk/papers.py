@@ -32,6 +32,7 @@ from django.utils.html import format_html, format_html_join
 
 from digest.catalog import curation
 from digest.catalog.ranking import ranked_papers
+from digest.desk import decisions
 from digest.desk.paper_forms import (
     DETAIL_FIELDS,
     EDITOR_FIELDS,
@@ -94,10 +95,26 @@ class PaperAdmin(admin.ModelAdmin[Paper]):
     list_per_page = 50
     show_full_result_count = False
     actions = ["pin", "pin_range", "unpin", "hide", "unhide", "editor_note", "fix_topics"]
-    readonly_fields = ["created_at", "updated_at", "topic_list", "on_hf", "on_arxiv", "locked_fields"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "topic_list",
+        "topic_matching",
+        "on_hf",
+        "on_arxiv",
+        "locked_fields",
+    ]
     fieldsets = [
         (None, {"fields": PAPER_FIELDS}),
         ("Editor", {"fields": [*EDITOR_FIELDS, "topic_list", "locked_fields"]}),
+        (
+            "Topic matching",
+            {
+                "fields": ["topic_matching"],
+                "description": "Confirm or reject a match: your verdict is kept when papers are "
+                "re-matched, and the matcher learns from it.",
+            },
+        ),
         (
             "Details",
             {
@@ -178,6 +195,10 @@ class PaperAdmin(admin.ModelAdmin[Paper]):
         )
         link = reverse("admin:digest_paper_topics", args=[obj.pk])
         return format_html('{} &nbsp; <a href="{}">Fix topics by hand</a>', names or "none", link)
+
+    @admin.display(description="matches")
+    def topic_matching(self, obj: Paper) -> str:
+        return decisions.match_table(obj)
 
     # --- change form: editor fields go through the services ---------------------------
 
@@ -274,7 +295,18 @@ class PaperAdmin(admin.ModelAdmin[Paper]):
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.topics_view)
-        return [path("<int:pk>/topics/", view, name="digest_paper_topics"), *super().get_urls()]
+        decide = self.admin_site.admin_view(self.decide_view)
+        return [
+            path("<int:pk>/topics/", view, name="digest_paper_topics"),
+            path("<int:pk>/decide/", decide, name="digest_paper_decide"),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        paper = get_object_or_404(Paper, pk=pk)
+        if not self.has_change_permission(request, paper):
+            return HttpResponse("You may not change papers.", status=403)
+        return decisions.decide_view(request, paper)
 
     def topics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         paper = get_object_or_404(Paper, pk=pk)

@@ -17,7 +17,18 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from digest.catalog.matching import RULE_KEYS, RulesPreview, preview_topic_rules, validate_rules
+from digest.catalog import curation
+from digest.catalog.evaluation import TopicFigures, topic_figures
+from digest.catalog.learning import current_model
+from digest.catalog.matching import (
+    RULE_KEYS,
+    RulesPreview,
+    model_for_rules,
+    preview_topic_rules,
+    topic_with_rules,
+    validate_rules,
+)
+from digest.models import Paper
 from subscriptions.models import Subscriber, Topic
 
 PREVIEW_SHOWN = 25
@@ -42,7 +53,13 @@ class RulesField(forms.Field):
 
 class TopicAdminForm(forms.ModelForm[Topic]):
     terms = RulesField(
-        required=False, help_text="Words or phrases, one per line; 'a + b' needs both; 'robot*' is a prefix."
+        required=False,
+        help_text="Specific words or phrases, one per line (one mention counts); 'a + b' needs both in "
+        "one sentence; 'robot*' is a prefix; 'TTS ! test-time scaling' is TTS unless the guard occurs.",
+    )
+    weak_terms = RulesField(
+        required=False,
+        help_text="Generic words that count only in the title or beside another hit (e.g. 'speech').",
     )
     exclude_terms = RulesField(required=False, help_text="A paper mentioning any of these is no match.")
     categories = RulesField(required=False, help_text="arXiv categories such as cs.CL, one per line.")
@@ -112,7 +129,7 @@ class TopicAdmin(admin.ModelAdmin[Topic]):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        if request.method == "POST" and "_preview" in request.POST:
+        if request.method == "POST" and ("_preview" in request.POST or "_decide" in request.POST):
             return self._preview_response(request, object_id)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -129,9 +146,19 @@ class TopicAdmin(admin.ModelAdmin[Topic]):
         form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
         if not isinstance(form, TopicAdminForm):
             raise TypeError("TopicAdmin.form must be a TopicAdminForm")
+        verdict = request.POST.get("_decide", "")
+        if obj is not None and verdict:
+            self._decide(request, obj, verdict)
         preview: RulesPreview | None = None
+        figures: TopicFigures | None = None
         if form.is_valid():
             preview = preview_topic_rules(rules=form.rules(), topic_id=obj.pk if obj else None)
+            if obj is not None:
+                stored = Topic.objects.get(pk=obj.pk)  # the form wrote the posted rules onto obj
+                candidate = topic_with_rules(form.rules(), stored)
+                figures = topic_figures(
+                    stored=stored, candidate=candidate, now=current_model(), after=model_for_rules(candidate)
+                )
         fieldsets = self.get_fieldsets(request, obj)
         admin_form = helpers.AdminForm(
             form,
@@ -156,5 +183,17 @@ class TopicAdmin(admin.ModelAdmin[Topic]):
             "preview": preview,
             "preview_matches": preview.matches[:PREVIEW_SHOWN] if preview else [],
             "preview_shown": PREVIEW_SHOWN,
+            "figures": figures,
         }
         return self.render_change_form(request, context, add=obj is None, change=obj is not None, obj=obj)
+
+    def _decide(self, request: HttpRequest, topic: Topic, value: str) -> None:
+        """A Confirm / Reject button of the preview: "<confirm|reject>:<paper pk>" for this topic."""
+        action, _, paper_pk = value.partition(":")
+        paper = Paper.objects.filter(pk=int(paper_pk)).first() if paper_pk.isdigit() else None
+        if paper is None or action not in ("confirm", "reject"):
+            self.message_user(request, "That verdict was not understood; nothing changed.", messages.ERROR)
+            return
+        curation.decide_match(paper=paper, topic=topic, belongs=action == "confirm", user=request.user)
+        verdict = "belongs" if action == "confirm" else "does not belong"
+        self.message_user(request, f"Kept: “{paper.title[:80]}” {verdict} here. The matcher learns from it.")

@@ -17,6 +17,7 @@ from digest.bench.data import WORDS
 from digest.bench.measure import peak_rss_mb, reset_peak_rss
 from digest.bench.runner import cleanup, ensure_empty
 from digest.catalog.arxiv_ingest import parse_entry
+from digest.catalog.learning import ensure_trained
 from digest.catalog.matching import rematch_papers
 from digest.catalog.seeds import read_topics
 from digest.management.commands._args import positive_int
@@ -39,6 +40,9 @@ class Command(BaseCommand):
         try:
             topics = self._topics(options["topics"])
             self._papers(options["papers"])
+            start = time.perf_counter()
+            report = ensure_trained()
+            trained = time.perf_counter() - start
             reset_peak_rss()
             start = time.perf_counter()
             changed = rematch_papers()
@@ -46,6 +50,10 @@ class Command(BaseCommand):
             matches = PaperTopic.objects.count()
         finally:
             cleanup()
+        self.stdout.write(
+            f"training: {trained:.2f} s ({report.examples} labelled papers, {len(report.learned)} topics "
+            "learned; done once per change of examples, decisions or rules, not per match)"
+        )
         self.stdout.write(
             f"papers {options['papers']}, topics {topics}, match rows written {changed}, "
             f"matches {matches}, peak RSS {peak_rss_mb():.0f} MB"

@@ -1,38 +1,48 @@
-"""Score topic matching on the labelled evaluation set (see digest/catalog/evaluation.py)."""
+"""Score topic matching on a labelled set (see digest/catalog/evaluation.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from digest.catalog.evaluation import SPLITS, EvalSetError, Evaluation, evaluate, load_set
-from digest.catalog.seeds import SeedError, read_topics
+from digest.catalog.evaluation import Evaluation, evaluate, models_for
+from digest.catalog.labelled import SPLITS, EvalSetError, labelled_set, load_set
+from digest.catalog.learning import set_examples, training_examples
+from digest.catalog.seeds import SEEDS_DIR, SeedError, read_topics
 from subscriptions.models import Topic
-
-DEFAULT_SET = Path(settings.BASE_DIR) / "seeds" / "eval" / "papers.jsonl"
-DEFAULT_TOPICS = Path(settings.BASE_DIR) / "seeds" / "topics.json"
 
 
 class Command(BaseCommand):
     help = (
         "Match the labelled papers of an evaluation set against the topics and print precision, "
-        "recall and F1 per topic, micro and macro, and the worst false positives and misses."
+        "recall and F1 per topic, micro and macro, and the worst false positives and misses. "
+        "The learned model is trained here, never on a paper being measured."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--set", type=Path, default=DEFAULT_SET, help="JSONL file (default: seeds/eval/papers.jsonl)"
+            "--set",
+            type=Path,
+            default=None,
+            help="JSONL file (default: MATCHING_LABELLED_SET, seeds/eval/papers.jsonl)",
         )
-        parser.add_argument("--split", choices=[*SPLITS, "all"], default="heldout")
+        parser.add_argument(
+            "--split",
+            choices=[*SPLITS, "all"],
+            default=None,
+            help="which part to measure (default: heldout when the set has one, else all of it)",
+        )
         parser.add_argument(
             "--rules",
             choices=["db", "seeds"],
             default="db",
-            help="topics as stored (default; seeds/topics.json when the database has none of them) "
-            "or seeds/topics.json",
+            help="topics as stored, with the editors' decisions (default; seeds/topics.json when the "
+            "database has none of them) or seeds/topics.json",
+        )
+        parser.add_argument(
+            "--rules-only", action="store_true", help="leave the learned model out (the rules alone)"
         )
         parser.add_argument(
             "--worst", type=int, default=10, help="how many false positives and misses to list"
@@ -40,22 +50,32 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            every = load_set(options["set"])
+            every = load_set(options["set"] or labelled_set())
         except EvalSetError as exc:
             raise CommandError(str(exc)) from exc
-        papers = [p for p in every if options["split"] in ("all", p.split)]
+        split = options["split"] or ("heldout" if any(p.split == "heldout" for p in every) else "all")
+        papers = [p for p in every if split in ("all", p.split)]
         if not papers:
-            raise CommandError(f"{options['set']} has no papers in split {options['split']!r}")
+            raise CommandError(f"{options['set'] or labelled_set()} has no papers in split {split!r}")
         # Every topic the set labels anywhere: one with no positives in this split can still
         # collect false positives there.
         labelled = {slug for p in every for slug in p.topics}
         topics, source = self._topics(options["rules"], labelled)
-        result = evaluate(papers, topics)
+        if not topics:
+            raise CommandError(f"none of the topics the set labels ({', '.join(sorted(labelled))}) exists")
+        plan = None
+        if not options["rules_only"]:
+            examples = training_examples(topics) if source == "rules as stored" else set_examples(topics)
+            plan = models_for(papers, examples, topics, progress=lambda m: self.stderr.write(m))
+            learned = {slug for _, model in plan if model for slug in model.combiners}
+            if learned:
+                source += f", learned model for {len(learned)}"
+        result = evaluate(papers, topics, plan)
         for line in report(result, worst=options["worst"]):
             self.stdout.write(line)
         micro = result.micro
         self.stdout.write(
-            f"{result.papers} papers ({options['split']}), {len(result.topics)} topics ({source}): "
+            f"{result.papers} papers ({split}), {len(result.topics)} topics ({source}): "
             f"micro P {micro.precision:.3f} R {micro.recall:.3f} F1 {micro.f1:.3f}"
         )
 
@@ -66,7 +86,9 @@ class Command(BaseCommand):
             if stored:
                 return stored, "rules as stored"
         try:
-            found = [Topic(**row) for row in read_topics(DEFAULT_TOPICS) if row["slug"] in labelled]
+            found = [
+                Topic(**row) for row in read_topics(SEEDS_DIR / "topics.json") if row["slug"] in labelled
+            ]
         except SeedError as exc:
             raise CommandError(str(exc)) from exc
         return found, "rules of seeds/topics.json"
@@ -86,11 +108,12 @@ def report(result: Evaluation, *, worst: int) -> list[str]:
     )
     lines.append(f"{'macro':<44} {mp:6.3f} {mr:6.3f} {mf:6.3f}")
     for kind, heading in (("false positive", "worst false positives:"), ("miss", "worst misses:")):
-        found = [m for m in result.mistakes if m.kind == kind][:worst]
-        if found:
+        found = [m for m in result.mistakes if m.kind == kind]
+        if kind == "miss":
+            found.sort(key=lambda m: (m.score, m.slug, m.paper.id))
+        if found[:worst]:
             lines.append("")
             lines.append(heading)
-            for m in found:
-                score = f" {m.score:.2f}" if m.kind == "false positive" else ""
-                lines.append(f"  {m.slug}{score} · {m.paper.id} {m.paper.title[:80]} — {m.reason}")
+            for m in found[:worst]:
+                lines.append(f"  {m.slug} {m.score:.2f} · {m.paper.id} {m.paper.title[:80]} — {m.reason}")
     return lines

@@ -133,14 +133,17 @@ def test_bench_ingest_serves_an_announcement_ingests_matches_prints_and_cleans_u
 
 @pytest.mark.django_db
 def test_bench_matching_rematches_seed_and_synthetic_topics_prints_and_cleans_up():
-    from digest.models import Paper, PaperTopic
+    from digest.models import MatchingModel, Paper, PaperTopic
 
     out = io.StringIO()
     call_command("bench_matching", papers=40, topics=20, stdout=out)
-    first, total = out.getvalue().strip().splitlines()
+    training, first, total = out.getvalue().strip().splitlines()
+    assert training.startswith("training: ")
+    assert "15 topics learned" in training  # the seed topics the labelled set covers
     assert first.startswith("papers 40, topics 20, match rows written ")
     assert int(first.split("match rows written ")[1].split(",")[0]) > 0
     assert total.startswith("total: ")
     assert not Paper.objects.exists()
     assert not PaperTopic.objects.exists()
     assert not Topic.objects.exists()
+    assert not MatchingModel.objects.exists()

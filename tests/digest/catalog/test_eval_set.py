@@ -23,6 +23,9 @@ def test_the_set_has_enough_real_papers_every_topic_and_both_splits():
     labelled = {slug for p in papers for slug in p.topics}
     assert labelled == SLUGS  # every seed topic has positives, and nothing else is labelled
     assert sum(1 for p in papers if not p.topics) > len(papers) / 4  # plenty of papers for no topic
+    for split in ("tune", "heldout"):
+        for slug in SLUGS:  # enough positives everywhere for per-topic figures to mean something
+            assert sum(1 for p in papers if p.split == split and slug in p.topics) >= 20, (split, slug)
 
 
 def test_the_split_is_fixed_by_the_id_so_nobody_can_move_a_paper_into_tuning():

@@ -152,21 +152,28 @@ def seeds_copy(tmp_path: Path) -> Path:
 
 @pytest.mark.django_db
 def test_changed_topic_rules_are_upserted_by_slug_and_rematched(seeds_copy: Path):
-    load_seeds(day=DAY, seeds_dir=seeds_copy)
+    first = load_seeds(day=DAY, seeds_dir=seeds_copy)
+    assert first.model_trained
     topics = json.loads((seeds_copy / "topics.json").read_text())
     speech = next(t for t in topics if t["slug"] == "speech-and-audio")
-    speech["terms"] = ["watermark*"]
-    speech["categories"] = speech["hf_keywords"] = []
+    speech["terms"] = [*speech["terms"], "audio tokens"]
+    topics.append({"slug": "watermarks", "name": "Watermarks", "terms": ["watermark*"]})
     (seeds_copy / "topics.json").write_text(json.dumps(topics))
 
     report = load_seeds(day=DAY, seeds_dir=seeds_copy)
 
-    assert (report.topics_created, report.topics_updated) == (0, 1)
-    assert Topic.objects.get(slug="speech-and-audio").terms == ["watermark*"]
-    titles = set(
-        PaperTopic.objects.filter(topic__slug="speech-and-audio").values_list("paper__title", flat=True)
-    )
-    assert titles == {"Mask Image Watermarking"}
+    assert (report.topics_created, report.topics_updated) == (1, 1)
+    assert report.model_trained  # the speech topic's rules are part of what it learns
+    assert Topic.objects.get(slug="speech-and-audio").terms[-1] == "audio tokens"
+    # Nothing is labelled for the new topic: its rules alone decide.
+    titles = set(PaperTopic.objects.filter(topic__slug="watermarks").values_list("paper__title", flat=True))
+    expected = {
+        p.title
+        for p in Paper.objects.all()
+        if re.search(r"(?<![a-z])watermark", f"{p.title} {p.abstract}".lower())
+    }
+    assert titles == expected
+    assert "Mask Image Watermarking" in titles
 
 
 @pytest.mark.django_db

@@ -1,0 +1,124 @@
+"""The learned part of matching: TF-IDF over a paper's words and one linear model per topic.
+
+Words and word pairs (1-2-grams, sublinear term frequency, the title counted twice) are
+weighted by TF-IDF; each topic has a logistic regression trained on labelled papers (the
+evaluation set's `tune` part and the editors' decisions). Its output is a log-odds that the
+paper belongs to the topic; `digest.catalog.matcher` combines it with the rules' evidence.
+
+A model is plain arrays (vocabulary, idf, one weight vector per topic), stored with numpy's
+`.npz` format (no pickle), so it round-trips through the database and loads without training.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from digest.catalog.rules import PaperLike
+
+NGRAMS = (1, 2)
+MIN_DF = 2
+MAX_DF = 0.5
+C = 4.0
+MAX_ITER = 3000
+SMALL_CORPUS = 20
+
+FloatArray = NDArray[np.float64]
+
+
+def paper_document(paper: PaperLike) -> str:
+    """The text the model reads: title twice (it says most), then abstract and AI summary."""
+    title = " ".join((paper.title or "").split())
+    summary = getattr(paper, "ai_summary", "") or ""
+    return f"{title}. {title}. {paper.abstract or ''} {summary}"
+
+
+def _vectorizer(vocabulary: Mapping[str, int] | None = None, *, documents: int = 0) -> TfidfVectorizer:
+    few = 0 < documents < SMALL_CORPUS  # too few documents for document-frequency cut-offs
+    return TfidfVectorizer(
+        ngram_range=NGRAMS,
+        sublinear_tf=True,
+        min_df=1 if few else MIN_DF,
+        max_df=1.0 if few else MAX_DF,
+        stop_words="english",
+        vocabulary=vocabulary,
+        dtype=np.float64,
+    )
+
+
+@dataclass
+class TextModel:
+    """A fitted vectorizer and, per topic slug, a weight vector and an intercept."""
+
+    vectorizer: TfidfVectorizer
+    weights: dict[str, FloatArray]
+    intercepts: dict[str, float]
+
+    @property
+    def slugs(self) -> list[str]:
+        return sorted(self.weights)
+
+    def vectors(self, documents: Sequence[str]) -> sparse.csr_matrix:
+        matrix: sparse.csr_matrix = self.vectorizer.transform(documents)
+        return matrix
+
+    def logits(self, vectors: sparse.csr_matrix, slug: str) -> FloatArray:
+        """Log-odds that each row belongs to the topic (the model's decision function)."""
+        result: FloatArray = vectors @ self.weights[slug] + self.intercepts[slug]
+        return result
+
+    def to_bytes(self) -> bytes:
+        vocabulary = self.vectorizer.vocabulary_
+        terms = sorted(vocabulary, key=vocabulary.__getitem__)
+        slugs = self.slugs
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            meta=np.frombuffer(json.dumps({"terms": terms, "slugs": slugs}).encode(), dtype=np.uint8),
+            idf=self.vectorizer.idf_.astype(np.float32),
+            weights=np.array([self.weights[s] for s in slugs] or np.zeros((0, len(terms))), dtype=np.float32),
+            intercepts=np.array([self.intercepts[s] for s in slugs], dtype=np.float64),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TextModel:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            meta = json.loads(arrays["meta"].tobytes().decode())
+            vectorizer = _vectorizer({term: n for n, term in enumerate(meta["terms"])})
+            vectorizer.idf_ = arrays["idf"].astype(np.float64)
+            weights = arrays["weights"].astype(np.float64)
+            intercepts = arrays["intercepts"]
+        return cls(
+            vectorizer=vectorizer,
+            weights={s: weights[n] for n, s in enumerate(meta["slugs"])},
+            intercepts={s: float(intercepts[n]) for n, s in enumerate(meta["slugs"])},
+        )
+
+
+def empty_model() -> TextModel:
+    """A model that has learned no topic (its vocabulary is a placeholder)."""
+    vectorizer = _vectorizer({"paperboy": 0})
+    vectorizer.idf_ = np.ones(1)
+    return TextModel(vectorizer=vectorizer, weights={}, intercepts={})
+
+
+def fit_vectorizer(documents: Sequence[str]) -> tuple[TfidfVectorizer, sparse.csr_matrix]:
+    vectorizer = _vectorizer(documents=len(documents))
+    matrix: sparse.csr_matrix = vectorizer.fit_transform(documents)
+    return vectorizer, matrix
+
+
+def fit_topic(vectors: sparse.csr_matrix, labels: NDArray[np.bool_]) -> tuple[FloatArray, float]:
+    """One topic's weights from labelled rows (both classes present; classes balanced)."""
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=MAX_ITER, solver="liblinear")
+    model.fit(vectors, labels)
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0])

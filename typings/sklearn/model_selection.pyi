@@ -1,0 +1,13 @@
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+class StratifiedKFold:
+    def __init__(
+        self, n_splits: int = ..., *, shuffle: bool = ..., random_state: int | None = ...
+    ) -> None: ...
+    def split(
+        self, X: ArrayLike, y: ArrayLike, groups: Any = ...
+    ) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp]]]: ...
