@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from digest.catalog.evaluation import Evaluation, evaluate, models_for
 from digest.catalog.labelled import SPLITS, EvalSetError, labelled_set, load_set
@@ -82,7 +83,10 @@ class Command(BaseCommand):
     @staticmethod
     def _topics(rules: str, labelled: set[str]) -> tuple[list[Topic], str]:
         if rules == "db":
-            stored = list(Topic.objects.filter(slug__in=labelled).order_by("position", "slug"))
+            try:
+                stored = list(Topic.objects.filter(slug__in=labelled).order_by("position", "slug"))
+            except DatabaseError:  # no database yet (never migrated): the seed rules it is
+                stored = []
             if stored:
                 return stored, "rules as stored"
         try:

@@ -134,3 +134,18 @@ def test_the_command_measures_the_tune_part_by_cross_fitting(settings, tmp_path)
     out = io.StringIO()
     call_command("evaluate_matching", stdout=out, stderr=io.StringIO())
     assert "5 papers (heldout), 1 topics (rules as stored, learned model for 1)" in out.getvalue()
+
+
+def test_without_a_database_the_command_falls_back_to_the_seed_rules(tmp_path, monkeypatch):
+    from django.db import DatabaseError
+
+    def no_table(*args, **kwargs):
+        raise DatabaseError("no such table: subscriptions_topic")
+
+    monkeypatch.setattr(Topic.objects, "filter", no_table)
+    rows = [row("9", "Speculative decoding for LLM inference", "", ["llm-inference-efficiency"])]
+    out = io.StringIO()
+    call_command(
+        "evaluate_matching", "--set", str(write_set(tmp_path / "s.jsonl", rows)), "--rules-only", stdout=out
+    )
+    assert "1 topics (rules of seeds/topics.json): micro P 1.000 R 1.000" in out.getvalue()
