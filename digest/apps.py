@@ -10,3 +10,4 @@ class DigestConfig(AppConfig):
     def ready(self) -> None:
         from digest import checks  # noqa: F401 - registers the settings checks
         from digest.daily import receivers  # noqa: F401 - connects the ESP event receiver
+        from digest.readers import export  # noqa: F401 - adds feedback and deliveries to data exports

@@ -58,6 +58,9 @@ class Paper(models.Model):
     on_arxiv = models.BooleanField(default=False)
     # Source fields an editor changed by hand: ingest never overwrites them.
     locked_fields = models.JSONField(default=list, blank=True)
+    # The paper in the matcher's vector space (digest.catalog.similarity): float16, unit length,
+    # written when the paper is matched; "more/less like this" and "similar papers" read it.
+    vector = models.BinaryField(null=True, blank=True, editable=False)
 
     # Editor fields. A pin may be limited to a date range (inclusive, listing days).
     pinned = models.BooleanField(default=False, db_index=True)
@@ -145,6 +148,30 @@ class PaperTopic(models.Model):
         return f"{self.paper_id} ↔ {self.topic_id} ({self.score:.2f})"
 
 
+class Feedback(models.Model):
+    """A reader's "more like this" / "less like this" on a paper: recorded only by a deliberate
+    click (POST), never by a link scanner's GET; it shifts that reader's ranking."""
+
+    class Value(models.IntegerChoices):
+        MORE = 1, "More like this"
+        LESS = -1, "Less like this"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="feedback")
+    paper = models.ForeignKey("Paper", on_delete=models.CASCADE, related_name="feedback")
+    value = models.SmallIntegerField(choices=Value.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "paper"], name="feedback_once_per_paper"),
+            models.CheckConstraint(condition=models.Q(value__in=[1, -1]), name="feedback_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id} {'+' if self.value > 0 else '-'} {self.paper_id}"
+
+
 class MatchingModel(models.Model):
     """The learned part of topic matching (digest.catalog.learning): trained from labelled
     papers and the editors' decisions; the newest row is the one in use."""
@@ -183,6 +210,10 @@ class Edition(models.Model):
     preheader = models.CharField(max_length=300, blank=True)
     html = models.TextField()
     text = models.TextField()
+    # A reader's own list (digest.daily.personal): html/text stay empty, the cards are put
+    # together when it is sent or viewed; `reasons` says why each paper is there.
+    personal = models.BooleanField(default=False)
+    reasons = models.JSONField(default=dict, blank=True)
     slug = models.CharField(max_length=32, unique=True, default=_edition_slug)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -10,7 +10,7 @@ from django.urls import path, register_converter
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-from digest.web import api, views
+from digest.web import api, feedback, views
 from digest.web.feeds import TrendingAtomFeed, TrendingRssFeed
 
 
@@ -46,6 +46,8 @@ urlpatterns = [
     path("feeds/<slug:topic>.rss", _feed(TrendingRssFeed()), name="topic_feed_rss"),
     path("feeds/<slug:topic>.atom", _feed(TrendingAtomFeed()), name="topic_feed_atom"),
     path("api/papers/", api.papers, name="api_papers"),
+    path("api/papers/<path:paper_id>/similar/", api.similar, name="api_similar"),
     path("api/topics/", api.topics, name="api_topics"),
     path("e/<slug:slug>/", views.edition_detail, name="edition"),
+    path("feedback/<str:token>/<int:paper>/<str:choice>/", feedback.feedback, name="feedback"),
 ]

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from subscriptions.emails import MAX_EMAIL_LENGTH, normalize_email
+from subscriptions.interests import (
+    MAX_PHRASE_CHARS,
+    MAX_PHRASES,
+    InterestError,
+    Interests,
+    split_phrases,
+    validate_phrases,
+)
 from subscriptions.localtime import available_timezones
 from subscriptions.models import Subscriber, Topic
-from subscriptions.services import MAX_PAUSE_WEEKS, Preferences
+from subscriptions.services import MAX_PAUSE_WEEKS, NOTHING_CHOSEN, Preferences
 
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 
@@ -17,17 +27,58 @@ def _timezone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in available_timezones()]
 
 
+class PhrasesField(forms.CharField):
+    """A textarea of phrases, one per line (commas accepted too), checked against the limits of
+    subscriptions.interests; `clean` gives the cleaned list."""
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        self.kind = kind
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", MAX_PHRASES * (MAX_PHRASE_CHARS + 2))
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3, "cols": 40}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return "\n".join(str(v) for v in value)
+        return value
+
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value)
+        try:
+            return validate_phrases(self.kind, split_phrases(text))
+        except InterestError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
 class PreferencesForm(forms.Form):
     """What, when and how much a reader gets."""
 
     topics = forms.ModelMultipleChoiceField(
         queryset=Topic.objects.filter(is_active=True),
         widget=forms.CheckboxSelectMultiple,
+        required=False,
         error_messages={
-            "required": "Choose at least one topic.",
             "invalid_choice": "Choose topics from the list.",
             "invalid_pk_value": "Choose topics from the list.",
         },
+    )
+    keywords = PhrasesField(
+        kind="keywords",
+        label="Your own keywords",
+        help_text="Papers that mention one come to you even outside your topics. One per line, "
+        "e.g. “KV cache” or “protein*” (the * matches any ending).",
+    )
+    authors = PhrasesField(
+        kind="authors",
+        label="Authors you follow",
+        help_text="Their new papers come first. One per line, as papers list them: “Geoffrey Hinton” "
+        "also follows “G. Hinton”.",
+    )
+    exclude_words = PhrasesField(
+        kind="exclude_words",
+        label="Leave out papers that mention",
+        help_text="One word or phrase per line, e.g. “quantum”.",
     )
     frequency = forms.ChoiceField(
         choices=Subscriber.Frequency.choices,
@@ -58,10 +109,28 @@ class PreferencesForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        nothing = (
+            "topics" in data and not data.get("topics") and not (data.get("keywords") or data.get("authors"))
+        )
+        if nothing and not self.has_error("keywords") and not self.has_error("authors"):
+            self.add_error("topics", NOTHING_CHOSEN)
+        return data
+
+    def interests(self) -> Interests:
+        data = self.cleaned_data
+        return Interests(
+            keywords=tuple(data.get("keywords") or ()),
+            authors=tuple(data.get("authors") or ()),
+            exclude_words=tuple(data.get("exclude_words") or ()),
+        )
+
     def preferences(self) -> Preferences:
         """The cleaned values as the services take them."""
         data = self.cleaned_data
         return Preferences(
+            interests=self.interests(),
             topics=tuple(data["topics"]),
             frequency=data["frequency"],
             weekday=data["weekday"],
@@ -72,9 +141,21 @@ class PreferencesForm(forms.Form):
 
 
 class SignupForm(PreferencesForm):
-    """The home page form; `website` is a honeypot that people never see or fill in."""
+    """The home page form; `website` is a honeypot that people never see or fill in. It offers
+    keywords too; authors and excluded words are set in the preference center."""
 
-    field_order = ["email", "topics", "frequency", "weekday", "delivery_hour", "timezone", "papers_per_email"]
+    field_order = [
+        "email",
+        "topics",
+        "keywords",
+        "frequency",
+        "weekday",
+        "delivery_hour",
+        "timezone",
+        "papers_per_email",
+    ]
+    authors = None  # type: ignore[assignment]
+    exclude_words = None  # type: ignore[assignment]
 
     email = forms.CharField(
         max_length=MAX_EMAIL_LENGTH + 64,

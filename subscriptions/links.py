@@ -37,7 +37,7 @@ class LinkMaker:
     TokenMaker per purpose."""
 
     def __init__(self) -> None:
-        self._makers = {p: TokenMaker(p) for p in (Purpose.MANAGE, Purpose.UNSUBSCRIBE)}
+        self._makers = {p: TokenMaker(p) for p in (Purpose.MANAGE, Purpose.UNSUBSCRIBE, Purpose.FEEDBACK)}
         self._urls = {
             Purpose.MANAGE: absolute(reverse("subscriptions:preferences", args=[_MARK])).split(_MARK),
             Purpose.UNSUBSCRIBE: absolute(reverse("subscriptions:unsubscribe", args=[_MARK])).split(_MARK),
@@ -50,3 +50,7 @@ class LinkMaker:
     def links(self, token_key: uuid.UUID) -> tuple[str, str]:
         """(preferences_url, unsubscribe_url) for the reader with this token_key."""
         return self._url(Purpose.MANAGE, token_key), self._url(Purpose.UNSUBSCRIBE, token_key)
+
+    def feedback_token(self, token_key: uuid.UUID) -> str:
+        """The reader's token for "more / less like this" links (make_token's, byte for byte)."""
+        return self._makers[Purpose.FEEDBACK].token(token_key)

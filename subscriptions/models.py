@@ -84,6 +84,16 @@ class Subscriber(models.Model):
     papers_per_email = models.PositiveSmallIntegerField(choices=PAPERS_PER_EMAIL_CHOICES, default=10)
     paused_until = models.DateField(null=True, blank=True)
 
+    # The reader's own interests (preference center): phrases matched like topic terms, authors
+    # they follow, words that keep a paper out of their digest.
+    keywords = models.JSONField(default=list, blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    exclude_words = models.JSONField(default=list, blank=True)
+    # What the daily run reads of them: those three lists and the ids of papers the reader
+    # wanted more / less of, or NULL for a reader without any (they share editions). Written
+    # only by subscriptions.services.set_interests and digest.readers.feedback.
+    profile = models.JSONField(null=True, blank=True, editable=False)
+
     # Consent record (double opt-in).
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_ip = models.GenericIPAddressField(null=True, blank=True)

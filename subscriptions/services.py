@@ -16,13 +16,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from subscriptions import emails, tasks
+from subscriptions import emails, signals, tasks
+from subscriptions.interests import Interests, with_profile
 from subscriptions.localtime import is_valid_timezone, local_date
 from subscriptions.models import EmailEvent, Subscriber, Suppression, Topic
 
 logger = logging.getLogger(__name__)
 
-SIGNUP_FORM_VERSION = "signup-2026-11"
+SIGNUP_FORM_VERSION = "signup-2026-12"
+NOTHING_CHOSEN = "Choose at least one topic, or follow a keyword or an author."
 MAX_PAUSE_WEEKS = 52
 _SUPPRESSION_STATUS = {
     "bounced": Subscriber.Status.BOUNCED,
@@ -58,7 +60,9 @@ def _add_suppression(email: str, reason: str) -> None:
 
 @dataclass(frozen=True)
 class Preferences:
-    """What, when and how much a reader gets: the choices of the sign-up and preference forms."""
+    """What, when and how much a reader gets: the choices of the sign-up and preference forms.
+
+    `interests` is None where a form does not ask for them (they are then left as they are)."""
 
     topics: tuple[Topic, ...]
     frequency: str = Subscriber.Frequency.DAILY
@@ -66,9 +70,15 @@ class Preferences:
     delivery_hour: int = 7
     time_zone: str = "UTC"
     papers_per_email: int = 10
+    interests: Interests | None = None
 
-    def validate(self) -> None:
-        """Raise ValueError naming the first value a reader could not have chosen."""
+    def validate(self, *, current: Interests | None = None) -> None:
+        """Raise ValueError naming the first value a reader could not have chosen. A reader needs
+        at least one topic, keyword or author (`current`: the interests kept when none are given)."""
+        interests = self.interests or current or Interests()
+        interests.validate()
+        if not self.topics and not interests.attracts:
+            raise ValueError(NOTHING_CHOSEN)
         if self.frequency not in Subscriber.Frequency.values:
             raise ValueError(f"unknown frequency {self.frequency!r}")
         if not 0 <= self.weekday <= 6:
@@ -90,10 +100,11 @@ class Preferences:
         return ["frequency", "weekday", "delivery_hour", "timezone", "papers_per_email"]
 
 
-def set_topics(*, subscriber: Subscriber, topics: Iterable[Topic]) -> None:
-    """Replace the reader's topics (at least one) and keep `topic_key` in sync; atomic."""
+def set_topics(*, subscriber: Subscriber, topics: Iterable[Topic], allow_none: bool = False) -> None:
+    """Replace the reader's topics and keep `topic_key` in sync; atomic. At least one topic,
+    unless `allow_none` (the reader follows keywords or authors instead)."""
     chosen = sorted({topic.pk: topic for topic in topics}.values(), key=lambda topic: topic.pk)
-    if not chosen:
+    if not chosen and not allow_none:
         raise ValueError("choose at least one topic")
     with transaction.atomic():
         subscriber.topics.set(chosen)
@@ -103,11 +114,37 @@ def set_topics(*, subscriber: Subscriber, topics: Iterable[Topic]) -> None:
 
 def update_preferences(*, subscriber: Subscriber, preferences: Preferences) -> None:
     """Change what, when and how much the reader gets; validates everything, then writes atomically."""
-    preferences.validate()
+    preferences.validate(current=interests_of(subscriber))
     with transaction.atomic():
         changed = preferences.apply_to(subscriber)
         subscriber.save(update_fields=[*changed, "updated_at"])
-        set_topics(subscriber=subscriber, topics=preferences.topics)
+        if preferences.interests is not None:
+            set_interests(subscriber=subscriber, interests=preferences.interests)
+        set_topics(subscriber=subscriber, topics=preferences.topics, allow_none=True)
+
+
+def interests_of(subscriber: Subscriber) -> Interests:
+    return Interests(
+        keywords=tuple(subscriber.keywords or ()),
+        authors=tuple(subscriber.authors or ()),
+        exclude_words=tuple(subscriber.exclude_words or ()),
+    )
+
+
+def set_interests(*, subscriber: Subscriber, interests: Interests) -> None:
+    """Replace the reader's keywords, followed authors and excluded words (validated) and the
+    profile the daily run reads; atomic (the row is locked: feedback writes it too)."""
+    interests.validate()
+    lists = interests.as_lists()
+    with transaction.atomic():
+        locked = Subscriber.objects.select_for_update().only("pk", "profile").get(pk=subscriber.pk)
+        profile = with_profile(locked.profile, **lists)
+        Subscriber.objects.filter(pk=subscriber.pk).update(
+            **lists, profile=profile, updated_at=timezone.now()
+        )
+    for kind, values in lists.items():
+        setattr(subscriber, kind, values)
+    subscriber.profile = profile
 
 
 def _restart_opt_in(
@@ -239,8 +276,9 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 
 
 def export_data(*, subscriber: Subscriber) -> dict[str, Any]:
-    """Everything stored about the reader, as JSON-ready data ("download my data")."""
-    return {
+    """Everything stored about the reader, as JSON-ready data ("download my data"); other apps
+    add their parts (feedback, deliveries) through `signals.reader_data_requested`."""
+    data: dict[str, Any] = {
         "email": subscriber.email,
         "status": subscriber.status,
         "topics": [{"slug": t.slug, "name": t.name} for t in subscriber.topics.order_by("slug")],
@@ -266,6 +304,11 @@ def export_data(*, subscriber: Subscriber) -> dict[str, Any]:
             {"type": e.event_type, "occurred_at": _iso(e.occurred_at), "esp": e.esp_name}
             for e in subscriber.events.order_by("received_at")
         ],
+        "interests": interests_of(subscriber).as_lists(),
         "exported_at": timezone.now().isoformat(),
         "site": settings.SITE_URL,
     }
+    for _, part in signals.reader_data_requested.send(sender=Subscriber, subscriber=subscriber):
+        if isinstance(part, dict):
+            data.update(part)
+    return data

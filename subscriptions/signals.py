@@ -6,3 +6,7 @@ import django.dispatch
 
 # Sent with `event=EmailEvent` after an ESP tracking event is stored (once per event).
 email_event_recorded = django.dispatch.Signal()
+
+# Sent with `subscriber=Subscriber` when a reader downloads their data; each receiver returns a
+# dict of JSON-ready parts to add to the export (e.g. feedback, deliveries).
+reader_data_requested = django.dispatch.Signal()

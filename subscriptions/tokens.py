@@ -25,6 +25,7 @@ class Purpose(enum.StrEnum):
     CONFIRM = "confirm"
     MANAGE = "manage"
     UNSUBSCRIBE = "unsubscribe"
+    FEEDBACK = "feedback"  # "more / less like this" on a paper of a digest, nothing else
 
 
 class BadToken(Exception):

@@ -105,6 +105,9 @@ def _preferences_page(
         "delivery_hour": subscriber.delivery_hour,
         "timezone": subscriber.timezone,
         "papers_per_email": subscriber.papers_per_email,
+        "keywords": "\n".join(subscriber.keywords or []),
+        "authors": "\n".join(subscriber.authors or []),
+        "exclude_words": "\n".join(subscriber.exclude_words or []),
     }
     context = {
         "subscriber": subscriber,

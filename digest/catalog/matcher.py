@@ -34,7 +34,7 @@ from digest.catalog.rules import (
     compile_rules,
     find_evidence,
 )
-from digest.catalog.textmodel import TextModel, paper_document
+from digest.catalog.textmodel import TextModel, paper_document, to_vector_bytes
 
 REASON_MAX = 300
 BATCH = 500
@@ -134,16 +134,23 @@ class Matcher:
 
     def decisions(self, papers: Sequence[PaperLike]) -> Iterator[list[Decision]]:
         """For each paper (in order), a Decision for every topic."""
+        for decisions, _ in self.judge(papers):
+            yield decisions
+
+    def judge(self, papers: Sequence[PaperLike]) -> Iterator[tuple[list[Decision], bytes | None]]:
+        """For each paper (in order): a Decision for every topic, and the paper's vector in the
+        learned model's space (float16 bytes; None without a learned model)."""
         learned = self.learned_slugs()
         for start in range(0, len(papers), BATCH):
             chunk = papers[start : start + BATCH]
-            logits = self._logits(chunk, learned)
+            logits, vectors = self._read(chunk, learned)
             for n, paper in enumerate(chunk):
                 text = PaperText(paper)
-                yield [
+                decisions = [
                     self._decide(topic, find_evidence(text, topic.rules), logits.get(topic.slug), n)
                     for topic in self.topics
                 ]
+                yield decisions, None if vectors is None else to_vector_bytes(vectors[n])
 
     def match(self, paper: PaperLike) -> list[TopicMatch]:
         """Every topic the paper matches, best first."""
@@ -152,11 +159,13 @@ class Matcher:
             (TopicMatch(d.topic_id, d.score, d.reason) for d in found if d.matched), key=lambda m: -m.score
         )
 
-    def _logits(self, papers: Sequence[PaperLike], slugs: set[str]) -> dict[str, Any]:
-        if not slugs or self.learned is None:
-            return {}
-        vectors = self.learned.text.vectors([paper_document(p) for p in papers])
-        return {s: self.learned.text.logits(vectors, s) for s in slugs}
+    def _read(self, papers: Sequence[PaperLike], slugs: set[str]) -> tuple[dict[str, Any], Any]:
+        """The text model's log-odds per learned topic, and the papers' dense vectors."""
+        if self.learned is None:
+            return {}, None
+        tfidf = self.learned.text.vectors([paper_document(p) for p in papers])
+        logits = {s: self.learned.text.logits(tfidf, s) for s in slugs}
+        return logits, self.learned.text.embed(tfidf)
 
     def _decide(self, topic: TopicRules, evidence: Evidence, logits: Any, row: int) -> Decision:
         topic_id = topic.rules.topic_id

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 500
-_PAPER_FIELDS = ("id", "title", "abstract", "ai_summary", "ai_keywords", "categories")
+_PAPER_FIELDS = ("id", "title", "abstract", "ai_summary", "ai_keywords", "categories", "vector")
 
 
 @dataclass
@@ -88,9 +88,19 @@ def rematch_papers(
 
 def _rematch_chunk(papers: list[Paper], matcher: Matcher) -> int:
     now = timezone.now()
-    verdicts = list(matcher.decisions(papers))
+    judged = list(matcher.judge(papers))
+    verdicts = [decisions for decisions, _ in judged]
     topic_ids = [t.rules.topic_id for t in matcher.topics]
+    moved = []
+    for paper, (_, vector) in zip(papers, judged, strict=True):
+        # A paper loaded without its vector (deferred) is written without reading it first.
+        stored = None if "vector" in paper.get_deferred_fields() else paper.vector
+        if vector is not None and (stored is None or bytes(stored) != vector):
+            paper.vector = vector
+            moved.append(paper)
     with transaction.atomic():
+        if moved:
+            Paper.objects.bulk_update(moved, ["vector"])
         rows = PaperTopic.objects.select_for_update().filter(
             paper__in=[p.pk for p in papers], topic_id__in=topic_ids
         )

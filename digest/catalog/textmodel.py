@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -29,6 +30,7 @@ MIN_DF = 2
 MAX_DF = 0.5
 C = 4.0
 MAX_ITER = 3000
+SPACE_DIMENSIONS = 96
 SMALL_CORPUS = 20
 
 FloatArray = NDArray[np.float64]
@@ -56,11 +58,23 @@ def _vectorizer(vocabulary: Mapping[str, int] | None = None, *, documents: int =
 
 @dataclass
 class TextModel:
-    """A fitted vectorizer and, per topic slug, a weight vector and an intercept."""
+    """A fitted vectorizer and, per topic slug, a weight vector and an intercept; `space` is a
+    dense projection of the TF-IDF vectors (latent semantic analysis) where papers on the same
+    subject lie close ("more like this", similar papers)."""
 
     vectorizer: TfidfVectorizer
     weights: dict[str, FloatArray]
     intercepts: dict[str, float]
+    space: NDArray[np.float32] | None = None
+
+    def embed(self, vectors: sparse.csr_matrix) -> NDArray[np.float32] | None:
+        """Unit-length dense vectors of TF-IDF rows (None without a space)."""
+        if self.space is None:
+            return None
+        dense = np.asarray(vectors @ self.space.T, dtype=np.float32)
+        norms = np.linalg.norm(dense, axis=1, keepdims=True)
+        result: NDArray[np.float32] = (dense / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        return result
 
     @property
     def slugs(self) -> list[str]:
@@ -86,6 +100,9 @@ class TextModel:
             idf=self.vectorizer.idf_.astype(np.float32),
             weights=np.array([self.weights[s] for s in slugs] or np.zeros((0, len(terms))), dtype=np.float32),
             intercepts=np.array([self.intercepts[s] for s in slugs], dtype=np.float64),
+            space=np.zeros((0, len(terms)), dtype=np.float16)
+            if self.space is None
+            else self.space.astype(np.float16),
         )
         return buffer.getvalue()
 
@@ -97,10 +114,12 @@ class TextModel:
             vectorizer.idf_ = arrays["idf"].astype(np.float64)
             weights = arrays["weights"].astype(np.float64)
             intercepts = arrays["intercepts"]
+            space = arrays["space"].astype(np.float32) if "space" in arrays else None
         return cls(
             vectorizer=vectorizer,
             weights={s: weights[n] for n, s in enumerate(meta["slugs"])},
             intercepts={s: float(intercepts[n]) for n, s in enumerate(meta["slugs"])},
+            space=space if space is not None and space.size else None,
         )
 
 
@@ -115,6 +134,27 @@ def fit_vectorizer(documents: Sequence[str]) -> tuple[TfidfVectorizer, sparse.cs
     vectorizer = _vectorizer(documents=len(documents))
     matrix: sparse.csr_matrix = vectorizer.fit_transform(documents)
     return vectorizer, matrix
+
+
+def fit_space(vectors: sparse.csr_matrix) -> NDArray[np.float32] | None:
+    """The latent-semantic projection of these TF-IDF rows (SPACE_DIMENSIONS components), or
+    None when there are too few documents or words for one."""
+    dimensions = min(SPACE_DIMENSIONS, vectors.shape[0] - 1, vectors.shape[1] - 1)
+    if dimensions < 2:
+        return None
+    svd = TruncatedSVD(n_components=dimensions, random_state=0, algorithm="randomized", n_iter=5)
+    svd.fit(vectors)
+    components: NDArray[np.float32] = svd.components_.astype(np.float32)
+    return components
+
+
+def to_vector_bytes(vector: NDArray[np.float32]) -> bytes:
+    """A stored paper vector: float16, little-endian."""
+    return vector.astype("<f2").tobytes()
+
+
+def from_vector_bytes(data: bytes | memoryview) -> NDArray[np.float32]:
+    return np.frombuffer(bytes(data), dtype="<f2").astype(np.float32)
 
 
 def fit_topic(vectors: sparse.csr_matrix, labels: NDArray[np.bool_]) -> tuple[FloatArray, float]:

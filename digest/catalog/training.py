@@ -29,7 +29,14 @@ from sklearn.model_selection import StratifiedKFold
 from digest.catalog.labelled import LabelledPaper
 from digest.catalog.matcher import Combiner, LearnedModel, _slug
 from digest.catalog.rules import PaperLike, PaperText, RuleSource, compile_rules, find_evidence
-from digest.catalog.textmodel import TextModel, empty_model, fit_topic, fit_vectorizer, paper_document
+from digest.catalog.textmodel import (
+    TextModel,
+    empty_model,
+    fit_space,
+    fit_topic,
+    fit_vectorizer,
+    paper_document,
+)
 
 MIN_POSITIVES = 8
 MIN_NEGATIVES = 8
@@ -88,7 +95,7 @@ def train(examples: Sequence[Example], topics: Sequence[RuleSource]) -> LearnedM
         rules = compile_rules(topic)
         features = [find_evidence(texts[n], rules).features() for n in rows]
         combiners[slug] = fit_combiner(held_out, features, labels)
-    return LearnedModel(TextModel(vectorizer, weights, intercepts), combiners, oof)
+    return LearnedModel(TextModel(vectorizer, weights, intercepts, fit_space(vectors)), combiners, oof)
 
 
 def _enough(examples: Sequence[Example], slug: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db.models import Case, DateField, Exists, OuterRef, Q, QuerySet, Value, When
 
@@ -35,6 +35,8 @@ class DueReader(NamedTuple):
     digest_date: dt.date
     # Editions sent in the no-repeat window (None: not looked up yet, e.g. a preview stand-in).
     recent_editions: list[int] | None = None
+    # Keywords, authors, excluded words, feedback (Subscriber.profile); None: shares editions.
+    profile: dict[str, Any] | None = None
 
     @classmethod
     def for_subscriber(cls, subscriber: Subscriber, digest_date: dt.date) -> DueReader:
@@ -45,6 +47,7 @@ class DueReader(NamedTuple):
             frequency=subscriber.frequency,
             papers_per_email=subscriber.papers_per_email,
             digest_date=digest_date,
+            profile=subscriber.profile,
         )
 
 

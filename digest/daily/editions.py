@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -17,9 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from digest.daily import storage
+from digest.daily.assembly import personal_reasons
 from digest.daily.candidates import CandidatePool, parse_topic_key
 from digest.daily.due import DueReader
-from digest.daily.rendering import CardRenderer, render_digest
+from digest.daily.personal import DayIndex, Likeness, Profile, pick_personal
+from digest.daily.rendering import CardRenderer, headline, render_digest
 from digest.models import Edition, Paper
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
@@ -37,6 +40,16 @@ class Plan(NamedTuple):
     reader: DueReader
     paper_ids: tuple[int, ...]
     key: str  # content_key, "" when nothing is left to send
+    why: dict[int, list[str]] | None = None  # a personal list's reasons; None: a shared list
+
+
+def personal_key(
+    *, frequency: str, topic_key: str, paper_ids: Sequence[int], why: dict[int, list[str]]
+) -> str:
+    """Identity of a personal list: its papers and why each is there."""
+    reasons = json.dumps(sorted((pid, why.get(pid, [])) for pid in paper_ids), ensure_ascii=False)
+    raw = f"personal|{frequency}|{topic_key}|{','.join(map(str, paper_ids))}|{reasons}"
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class Planner:
@@ -51,6 +64,8 @@ class Planner:
         self.renderer = CardRenderer()
         self._edition_ids: dict[tuple[dt.date, str], int] = {}  # (date, content key) → id, this run
         self._days_loaded: set[dt.date] = set()
+        self._personal: dict[tuple[dt.date, str], tuple[DayIndex, Likeness]] = {}
+        self._headlines: dict[tuple[dt.date, str, str, int, int], tuple[str, str]] = {}
 
     def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
         key = (digest_date, frequency)
@@ -98,13 +113,55 @@ class Planner:
         )
         return ids, key
 
+    def personal(self, digest_date: dt.date, frequency: str) -> tuple[DayIndex, Likeness]:
+        """The day index and taste vectors for personal lists of this date and frequency."""
+        key = (digest_date, frequency)
+        if key not in self._personal:
+            index = DayIndex.build(days=self.pool(digest_date, frequency).days, now=self.now)
+            self._personal[key] = (index, Likeness(index))
+        return self._personal[key]
+
+    def _pick_personal(self, reader: DueReader, profile: Profile, exclude: set[int]) -> Plan:
+        topic_ids = parse_topic_key(reader.topic_key)
+        count = reader.papers_per_email
+        pool = self.pool(reader.digest_date, reader.frequency)
+        index, likeness = self.personal(reader.digest_date, reader.frequency)
+        topical = pool.candidates(topic_ids, at_least=count + len(exclude) + 20) if topic_ids else []
+        pick = pick_personal(
+            index=index,
+            likeness=likeness,
+            profile=profile,
+            topic_candidates=topical,
+            count=count,
+            exclude=exclude,
+        )
+        if not pick.paper_ids:
+            return Plan(reader, (), "", {})
+        key = personal_key(
+            frequency=reader.frequency, topic_key=reader.topic_key, paper_ids=pick.paper_ids, why=pick.reasons
+        )
+        return Plan(reader, pick.paper_ids, key, pick.reasons)
+
     def plan(self, readers: Sequence[DueReader]) -> list[Plan]:
         """Each reader's final paper list and its edition key (readers with nothing sent
-        recently share one computation per topic set, length and frequency)."""
+        recently share one computation per topic set, length and frequency; readers with
+        personal signals get their own list: digest.daily.personal)."""
         history = self._history(readers)
+        profiles = {r.pk: Profile.from_json(r.profile) for r in readers if r.profile}
+        profiles = {pk: p for pk, p in profiles.items() if not p.empty}
+        if profiles:
+            by_day: dict[tuple[dt.date, str], list[Profile]] = {}
+            for reader in readers:
+                if reader.pk in profiles:
+                    by_day.setdefault((reader.digest_date, reader.frequency), []).append(profiles[reader.pk])
+            for (day, frequency), chosen in by_day.items():
+                self.personal(day, frequency)[1].load(chosen)
         plans = []
         for reader in readers:
             exclude = history.get(reader.pk)
+            if reader.pk in profiles:
+                plans.append(self._pick_personal(reader, profiles[reader.pk], exclude or set()))
+                continue
             if exclude:
                 ids, key = self._pick(reader, exclude)
             else:
@@ -127,9 +184,52 @@ class Planner:
             self._days_loaded |= new_days
         missing = [plan for pair, plan in wanted.items() if pair not in self._edition_ids]
         for start in range(0, len(missing), RENDER_BATCH):
-            new = [self._render(plan) for plan in missing[start : start + RENDER_BATCH]]
+            batch = missing[start : start + RENDER_BATCH]
+            new = [self._listed(plan) if plan.why is not None else self._render(plan) for plan in batch]
             self._edition_ids.update(storage.insert_editions(new))  # a concurrent run's row wins
         return {pair: self._edition_ids[pair] for pair in wanted}
+
+    def _listed(self, plan: Plan) -> Edition:
+        """A personal edition: its list and reasons (the cards are put together when it is sent)."""
+        reader = plan.reader
+        pool = self.pool(reader.digest_date, reader.frequency)
+        index, _ = self.personal(reader.digest_date, reader.frequency)
+        topic_ids = parse_topic_key(reader.topic_key)
+        names = [t.name for t in self.topics(topic_ids)]
+        why = plan.why or {}
+        subject, preheader = self._headline(plan, index.papers[plan.paper_ids[0]], names)
+        return Edition(
+            digest_date=reader.digest_date,
+            frequency=reader.frequency,
+            topic_key=reader.topic_key,
+            content_key=plan.key,
+            paper_ids=list(plan.paper_ids),
+            subject=subject,
+            preheader=preheader,
+            html="",
+            text="",
+            personal=True,
+            reasons=personal_reasons(
+                paper_ids=plan.paper_ids,
+                chips={pid: pool.chips(pid, topic_ids) for pid in plan.paper_ids},
+                why=why,
+                topic_names=names,
+            ),
+        )
+
+    def _headline(self, plan: Plan, lead: Paper, topic_names: list[str]) -> tuple[str, str]:
+        reader = plan.reader
+        key = (reader.digest_date, reader.frequency, reader.topic_key, lead.pk, len(plan.paper_ids))
+        if key not in self._headlines:
+            card = self.renderer.card(lead, (), reader.digest_date)
+            self._headlines[key] = headline(
+                [card] * len(plan.paper_ids),
+                topic_names=topic_names,
+                digest_date=reader.digest_date,
+                frequency=reader.frequency,
+                personal=True,
+            )
+        return self._headlines[key]
 
     def _render(self, plan: Plan) -> Edition:
         reader = plan.reader
@@ -167,5 +267,8 @@ def plan_for_subscriber(*, subscriber: Subscriber, digest_date: dt.date) -> list
     reader = DueReader.for_subscriber(subscriber, digest_date)
     planner = Planner(now=timezone.now())
     (plan,) = planner.plan([reader])
+    if plan.why is not None:
+        index, _ = planner.personal(digest_date, subscriber.frequency)
+        return [index.papers[pid] for pid in plan.paper_ids]
     pool = planner.pool(digest_date, subscriber.frequency)
     return [pool.paper(pid) for pid in plan.paper_ids]

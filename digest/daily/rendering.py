@@ -35,7 +35,10 @@ from subscriptions.models import Topic
 PLACEHOLDERS = {
     "preferences_url": "%%PAPERBOY_PREFERENCES_URL%%",
     "unsubscribe_url": "%%PAPERBOY_UNSUBSCRIBE_URL%%",
+    # Inside every card's "more / less like this" links (digest.web.feedback).
+    "feedback_token": "%%PAPERBOY_FEEDBACK_TOKEN%%",
 }
+_TOKEN_MARK = "PAPERBOYFEEDBACKTOKEN"  # noqa: S105 - a marker swapped for the placeholder
 TEMPLATE = "digest/email/digest"
 CARD_TEMPLATE = "digest/email/_card"
 STYLESHEET = "digest/email/digest.css"
@@ -69,6 +72,10 @@ class PaperCard:
     project_url: str
     editor_note: str
     pinned: bool
+    why: tuple[str, ...] = ()
+    more_url: str = ""
+    less_url: str = ""
+    similar_url: str = ""
 
 
 @dataclass
@@ -108,7 +115,15 @@ def one_line(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
-def paper_card(paper: Paper, chips: Sequence[str], digest_date: dt.date) -> PaperCard:
+def feedback_url(paper_pk: int, choice: str) -> str:
+    """The card's "more / less like this" link, the reader's token left as a placeholder."""
+    path = reverse("digest:feedback", args=[_TOKEN_MARK, paper_pk, choice])
+    return absolute(path).replace(_TOKEN_MARK, PLACEHOLDERS["feedback_token"])
+
+
+def paper_card(
+    paper: Paper, chips: Sequence[str], digest_date: dt.date, why: Sequence[str] = ()
+) -> PaperCard:
     abstract_url = paper.abstract_url
     return PaperCard(
         title=" ".join(paper.title.split()),
@@ -124,6 +139,11 @@ def paper_card(paper: Paper, chips: Sequence[str], digest_date: dt.date) -> Pape
         project_url=paper.project_page,
         editor_note=paper.editor_note.strip(),
         pinned=paper.is_pinned_on(digest_date),
+        why=tuple(why),
+        more_url=feedback_url(paper.pk, "more"),
+        less_url=feedback_url(paper.pk, "less"),
+        similar_url=absolute(reverse("digest:paper", args=[paper.paper_id]))
+        + f"?r={PLACEHOLDERS['feedback_token']}#similar",
     )
 
 
@@ -151,16 +171,18 @@ class CardRenderer:
     same in every edition that shows it at the same rank."""
 
     def __init__(self) -> None:
-        self._cards: dict[tuple[int, tuple[str, ...], dt.date], PaperCard] = {}
+        self._cards: dict[tuple[int, tuple[str, ...], dt.date, tuple[str, ...]], PaperCard] = {}
         # Each card once, split where its rank goes ("#3"): memory and work per card, not per rank.
         self._html: dict[PaperCard, list[str]] = {}
         self._text: dict[PaperCard, list[str]] = {}
         self._shells: dict[tuple[dt.date, str, bool], tuple[str, str]] = {}
 
-    def card(self, paper: Paper, chips: Sequence[str], digest_date: dt.date) -> PaperCard:
-        key = (paper.pk, tuple(chips), digest_date)
+    def card(
+        self, paper: Paper, chips: Sequence[str], digest_date: dt.date, why: Sequence[str] = ()
+    ) -> PaperCard:
+        key = (paper.pk, tuple(chips), digest_date, tuple(why))
         if key not in self._cards:
-            self._cards[key] = paper_card(paper, chips, digest_date)
+            self._cards[key] = paper_card(paper, chips, digest_date, why)
         return self._cards[key]
 
     def html(self, card: PaperCard, rank: int) -> str:
@@ -211,19 +233,22 @@ def render_digest(
     chips: Mapping[int, Sequence[str]] | None = None,
     web_url: str = "",
     renderer: CardRenderer | None = None,
+    why: Mapping[int, Sequence[str]] | None = None,
+    topic_names: Sequence[str] | None = None,
 ) -> RenderedDigest:
     """Subject, preheader, HTML (CSS inlined) and text for these papers, with placeholders
     for the personal links. No per-reader work; cards and shells come from `renderer`
-    (shared by a run), the edition's own values are filled in with one escaping pass."""
+    (shared by a run), the edition's own values are filled in with one escaping pass.
+    `why` (a personal digest's) says per paper why it is there; `topic_names` stand in for
+    `topics` when only the names are known."""
     renderer = renderer or CardRenderer()
     chips = chips if chips is not None else chips_for(papers, topics)
-    cards = [renderer.card(p, chips.get(p.pk, ()), digest_date) for p in papers]
-    topic_names = [t.name for t in topics]
-    preheader = one_line(
-        f"{len(cards)} trending paper{'s' if len(cards) != 1 else ''} on " + ", ".join(topic_names), 150
+    why = why or {}
+    cards = [renderer.card(p, chips.get(p.pk, ()), digest_date, why.get(p.pk, ())) for p in papers]
+    topic_names = list(topic_names) if topic_names is not None else [t.name for t in topics]
+    subject, preheader = headline(
+        cards, topic_names=topic_names, digest_date=digest_date, frequency=frequency, personal=bool(why)
     )
-    subject_context = {"cards": cards, "digest_date": digest_date, "frequency": frequency}
-    subject = " ".join(render_to_string(f"{TEMPLATE}_subject.txt", subject_context).split())
     html_shell, text_shell = renderer.shell(
         digest_date=digest_date, frequency=frequency, web_view=bool(web_url)
     )
@@ -245,10 +270,31 @@ def render_digest(
     )
 
 
-def personalize(content: str, *, preferences_url: str, unsubscribe_url: str) -> str:
+def headline(
+    cards: Sequence[PaperCard],
+    *,
+    topic_names: Sequence[str],
+    digest_date: dt.date,
+    frequency: str,
+    personal: bool,
+) -> tuple[str, str]:
+    """(subject, preheader) of a digest of these cards."""
+    count = f"{len(cards)} trending paper{'s' if len(cards) != 1 else ''}"
+    if personal:
+        about = f" on {', '.join(topic_names)} and your own interests" if topic_names else " picked for you"
+    else:
+        about = " on " + ", ".join(topic_names)
+    context = {"cards": cards, "digest_date": digest_date, "frequency": frequency}
+    subject = " ".join(render_to_string(f"{TEMPLATE}_subject.txt", context).split())
+    return subject, one_line(count + about, 150)
+
+
+def personalize(content: str, *, preferences_url: str, unsubscribe_url: str, feedback_token: str) -> str:
     """One reader's copy: the placeholders replaced by their own links."""
-    return content.replace(PLACEHOLDERS["preferences_url"], preferences_url).replace(
-        PLACEHOLDERS["unsubscribe_url"], unsubscribe_url
+    return (
+        content.replace(PLACEHOLDERS["preferences_url"], preferences_url)
+        .replace(PLACEHOLDERS["unsubscribe_url"], unsubscribe_url)
+        .replace(PLACEHOLDERS["feedback_token"], feedback_token)
     )
 
 

@@ -28,6 +28,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from digest.daily import storage
+from digest.daily.assembly import assemble
 from digest.daily.rendering import RenderedDigest, merge_fields, personalize
 from digest.models import Delivery, Edition
 from subscriptions.links import LinkMaker
@@ -36,6 +37,18 @@ from subscriptions.messages import build_message, unsubscribe_headers
 logger = logging.getLogger(__name__)
 
 DIGEST_TAG = "digest"
+_EDITION_FIELDS = (
+    "pk",
+    "subject",
+    "html",
+    "text",
+    "personal",
+    "reasons",
+    "paper_ids",
+    "digest_date",
+    "frequency",
+    "slug",
+)
 _REJECTED = {"rejected", "invalid"}
 
 
@@ -70,21 +83,21 @@ def build_digest_message(
     delivery_id: int | None = None,
     test: bool = False,
     connection: BaseEmailBackend | None = None,
-    links: tuple[str, str] | None = None,
+    links: tuple[str, str, str] | None = None,
 ) -> AnymailMessage:
     """One reader's digest: their links filled in, unsubscribe headers, tag and delivery metadata.
 
-    `links` (preferences, unsubscribe) are the reader's own; a sender passes them from the
-    LinkMaker it keeps for its chunk, else one is made here."""
-    prefs, unsub = links or LinkMaker().links(subscriber.token_key)
+    `links` (preferences, unsubscribe, feedback token) are the reader's own; a sender passes
+    them from the LinkMaker it keeps for its chunk, else one is made here."""
+    prefs, unsub, feedback = links or reader_links(LinkMaker(), subscriber.token_key)
     item = rendered_or_edition
     metadata = {"delivery_id": str(delivery_id)} if delivery_id else {}
     if test:
         metadata["test"] = "1"
     return build_message(
         subject=("[TEST] " if test else "") + item.subject,
-        text=personalize(item.text, preferences_url=prefs, unsubscribe_url=unsub),
-        html=personalize(item.html, preferences_url=prefs, unsubscribe_url=unsub),
+        text=personalize(item.text, preferences_url=prefs, unsubscribe_url=unsub, feedback_token=feedback),
+        html=personalize(item.html, preferences_url=prefs, unsubscribe_url=unsub, feedback_token=feedback),
         to=subscriber.email,
         from_email=settings.DIGEST_FROM_EMAIL,
         unsubscribe_url=unsub,
@@ -93,6 +106,12 @@ def build_digest_message(
         headers={"Message-ID": make_msgid(domain=_message_domain())},
         connection=connection,
     )
+
+
+def reader_links(maker: LinkMaker, token_key: uuid.UUID) -> tuple[str, str, str]:
+    """(preferences URL, unsubscribe URL, feedback token) of one reader."""
+    prefs, unsub = maker.links(token_key)
+    return prefs, unsub, maker.feedback_token(token_key)
 
 
 def _message_domain() -> str:
@@ -214,7 +233,7 @@ def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition]) ->
                     subscriber=delivery.subscriber,
                     delivery_id=delivery.pk,
                     connection=connection,
-                    links=links.links(delivery.subscriber.token_key),
+                    links=reader_links(links, delivery.subscriber.token_key),
                 )
                 message.send()
             except (AnymailError, smtplib.SMTPException, OSError, TimeoutError) as error:
@@ -258,8 +277,12 @@ def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> C
         message.attach_alternative(merge_fields(edition.html), "text/html")
         message.merge_data, message.merge_headers, message.merge_metadata = {}, {}, {}
         for d in group:
-            prefs, unsub = links.links(d.subscriber.token_key)
-            message.merge_data[d.subscriber.email] = {"preferences_url": prefs, "unsubscribe_url": unsub}
+            prefs, unsub, feedback = reader_links(links, d.subscriber.token_key)
+            message.merge_data[d.subscriber.email] = {
+                "preferences_url": prefs,
+                "unsubscribe_url": unsub,
+                "feedback_token": feedback,
+            }
             message.merge_headers[d.subscriber.email] = unsubscribe_headers(unsub)
             message.merge_metadata[d.subscriber.email] = {"delivery_id": str(d.pk)}
         try:
@@ -301,9 +324,8 @@ def send_chunk(delivery_ids: Sequence[int]) -> ChunkResult:
     deliveries = claim(delivery_ids)
     if not deliveries:
         return ChunkResult()
-    editions = Edition.objects.only("pk", "subject", "html", "text").in_bulk(
-        {d.edition_id for d in deliveries}
-    )
+    editions = Edition.objects.only(*_EDITION_FIELDS).in_bulk({d.edition_id for d in deliveries})
+    assemble(editions.values())  # personal editions: their cards put together here
     if settings.DIGEST_SEND_MODE == "batch":
         return send_batch(deliveries, editions)
     return send_claimed(deliveries, editions)

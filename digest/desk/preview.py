@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 
 from anymail.message import AnymailMessage
 from django import forms
+from django.db.models import Count
 from django.utils import timezone
 
+from digest.daily.assembly import assemble
 from digest.daily.due import DueReader
 from digest.daily.editions import Planner
+from digest.daily.rendering import chips_for
 from digest.daily.sending import build_digest_message
-from digest.models import Edition, Paper
+from digest.models import Edition, Feedback, Paper
 from subscriptions.emails import normalize_email
 from subscriptions.models import Subscriber, Topic
 
@@ -38,6 +41,10 @@ class DigestPreview:
     reader: Subscriber | None = None
     topics: list[Topic] = field(default_factory=list)
     edition: Edition | None = None
+    # Why each paper is there: its topics, and for a personal list the reader's own reasons.
+    why: list[tuple[Paper, list[str]]] = field(default_factory=list)
+    interests: dict[str, list[str]] = field(default_factory=dict)
+    feedback: dict[str, int] = field(default_factory=dict)
 
 
 class PreviewForm(forms.Form):
@@ -95,6 +102,7 @@ def preview_digest(
         raise NothingToSend("no new papers for these topics on that date")
     edition_id = planner.editions_for([plan])[(digest_date, plan.key)]
     edition = Edition.objects.get(pk=edition_id)
+    assemble([edition])
     message = build_digest_message(rendered_or_edition=edition, subscriber=target)
     html = next((str(content) for content, mimetype in message.alternatives if mimetype == "text/html"), "")
     papers = Paper.objects.in_bulk(edition.paper_ids)
@@ -112,7 +120,37 @@ def preview_digest(
         topics=list(topics) if reader is None else list(reader.topics.order_by("position", "name")),
         edition=edition,
     )
+    preview.why = _why(edition, preview.papers)
+    if reader is not None:
+        preview.interests = {
+            "Keywords": list(reader.keywords),
+            "Followed authors": list(reader.authors),
+            "Excluded words": list(reader.exclude_words),
+        }
+        counts = dict(
+            Feedback.objects.filter(subscriber=reader).values_list("value").annotate(n=Count("pk")).order_by()
+        )
+        preview.feedback = {"more like this": counts.get(1, 0), "less like this": counts.get(-1, 0)}
     return preview, message
+
+
+def _why(edition: Edition, papers: Sequence[Paper]) -> list[tuple[Paper, list[str]]]:
+    """Each paper with why it is in this edition: topic names, then a personal list's reasons."""
+    if edition.personal:
+        stored = (edition.reasons or {}).get("papers") or {}
+        return [
+            (
+                p,
+                [
+                    *(stored.get(str(p.pk)) or {}).get("chips", []),
+                    *(stored.get(str(p.pk)) or {}).get("why", []),
+                ],
+            )
+            for p in papers
+        ]
+    topic_ids = [int(t) for t in edition.topic_key.split(",") if t.strip().isdigit()]
+    chips = chips_for(papers, Topic.objects.filter(pk__in=topic_ids))
+    return [(p, [f"topic: {name}" for name in chips.get(p.pk, [])]) for p in papers]
 
 
 def build_test_message(*, preview: DigestPreview, to_email: str) -> AnymailMessage:

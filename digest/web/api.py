@@ -17,12 +17,14 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from digest.catalog.ranking import RankedPaper, latest_listing_day
+from digest.catalog.similarity import SHOWN, similar_papers
 from digest.models import Paper
 from digest.web import listing
 from subscriptions.links import absolute
 from subscriptions.models import Topic
 
 DEFAULT_PER_PAGE = 20
+MAX_SIMILAR = 20
 MAX_PER_PAGE = 100
 API_MAX_AGE = 300
 
@@ -157,3 +159,47 @@ def topics(request: HttpRequest) -> JsonResponse:
             ],
         }
     )
+
+
+def _similar_json(paper: Paper, similarity: float) -> dict[str, Any]:
+    return {
+        "id": paper.paper_id,
+        "title": paper.title,
+        "authors": list(paper.authors or []),
+        "listed_on": paper.listed_on.isoformat(),
+        "summary": listing.paper_summary(paper),
+        "similarity": similarity,
+        "links": {
+            "page": absolute(reverse("digest:paper", args=[paper.paper_id])),
+            "abstract": paper.abstract_url or None,
+            "pdf": paper.pdf_url or None,
+        },
+    }
+
+
+@require_safe
+def similar(request: HttpRequest, paper_id: str) -> JsonResponse:
+    """GET /api/papers/<id>/similar/?limit=N: the nearest recent papers in the matcher's space."""
+    unknown = sorted(set(request.GET) - {"limit"})
+    if unknown:
+        return _error(f"Unknown parameter(s): {', '.join(unknown)}. Allowed: limit.")
+    query = SimilarQuery(request.GET)
+    if not query.is_valid():
+        fields = {name: [str(e) for e in errors] for name, errors in query.errors.items()}
+        return _error("Invalid parameters.", fields=fields)
+    detail = listing.paper_detail(paper_id)
+    if detail is None:
+        return _error(f"No paper {paper_id!r}.", status=404)
+    found = similar_papers(detail.paper, limit=query.cleaned_data["limit"] or SHOWN)
+    return _ok(
+        {
+            "id": detail.paper.paper_id,
+            "title": detail.paper.title,
+            "count": len(found),
+            "results": [_similar_json(p, score) for p, score in found],
+        }
+    )
+
+
+class SimilarQuery(forms.Form):
+    limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_SIMILAR)

@@ -13,14 +13,17 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from digest.catalog.ranking import latest_listing_day
+from digest.catalog.similarity import similar_papers
 from digest.models import Edition
+from digest.readers.feedback import feedback_on
 from digest.web import listing
+from digest.web.feedback import reader_for
 from digest.web.webview import public_edition_html
 from subscriptions.models import Topic
 
@@ -104,19 +107,29 @@ def papers_week(request: HttpRequest, day: dt.date) -> HttpResponse:
 
 
 @require_safe
-@cache_control(public=True, max_age=PAGE_MAX_AGE)
 def paper_detail(request: HttpRequest, paper_id: str) -> HttpResponse:
+    """One paper. A reader who came from their digest (?r=<their feedback token>) also gets
+    "more / less like this" buttons; that page is theirs, so it is never cached."""
     detail = listing.paper_detail(paper_id)
     if detail is None:
         raise Http404("No such paper.")
+    token = request.GET.get("r", "")[:200]
+    reader = reader_for(token) if token else None
     context = {
         "paper": detail.paper,
         "summary": listing.paper_summary(detail.paper),
         "matches": detail.matches,
         "editions": detail.editions,
         "readers": sum(use.sent for use in detail.editions),
+        "similar": similar_papers(detail.paper),
+        "feedback_token": token if reader else "",
+        "feedback_value": feedback_on(subscriber=reader, paper=detail.paper) if reader else 0,
     }
     response = render(request, "digest/papers/detail.html", context)
+    if reader is not None or token:
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+    patch_cache_control(response, public=True, max_age=PAGE_MAX_AGE)
     response["Last-Modified"] = http_date(int(detail.paper.updated_at.timestamp()))
     return response
 

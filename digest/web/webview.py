@@ -8,6 +8,8 @@ from functools import partial
 from django.urls import reverse
 from django.utils.html import escape
 
+from digest.daily.assembly import assemble
+from digest.daily.rendering import PLACEHOLDERS
 from digest.models import Edition
 from subscriptions.links import absolute
 
@@ -15,14 +17,17 @@ from subscriptions.links import absolute
 _REAL_HREF = re.compile(r"^(https?:|mailto:|/|#)", re.IGNORECASE)
 _HREF = re.compile(r"""href=(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
 _BODY_OPEN = re.compile(r"<body[^>]*>", re.IGNORECASE)
+_FEEDBACK = re.compile(r"<p\b[^>]*data-pb=\"feedback\"[^>]*>.*?</p>", re.IGNORECASE | re.DOTALL)
 SIGNUP_LINK_TEXT = "Get your own digest"
 
 
 def _placeholders() -> dict[str, str]:
     """name -> placeholder string that digest.daily.rendering puts where a reader's links go."""
-    from digest.daily import rendering
+    return {name: str(value) for name, value in PLACEHOLDERS.items() if value}
 
-    return {name: str(value) for name, value in rendering.PLACEHOLDERS.items() if value}
+
+def _feedback_placeholder() -> str:
+    return PLACEHOLDERS["feedback_token"]
 
 
 def _anchor(href: str) -> re.Pattern[str]:
@@ -61,9 +66,12 @@ def _without_personal_links(html: str, signup: str, own_url: str) -> str:
 def public_edition_html(edition: Edition) -> str:
     """The edition's HTML with no reader's links (preferences become a sign-up link,
     unsubscribe is dropped) and a short banner saying this is the web copy."""
+    assemble([edition])
     signup = absolute(reverse("subscriptions:signup"))
     own_url = absolute(reverse("digest:edition", args=[edition.slug]))
-    html = _without_personal_links(edition.html, signup, own_url)
+    html = _FEEDBACK.sub("", edition.html)  # "more / less like this" is a reader's own
+    html = html.replace(f"?r={_feedback_placeholder()}", "")  # paper pages: no reader
+    html = _without_personal_links(html, signup, own_url)
     banner = (
         '<div role="note" style="font:14px/1.5 system-ui,sans-serif;background:#fff8e1;'
         'color:#3b2f00;padding:10px 16px;text-align:center;border-bottom:1px solid #e8d9a8">'

@@ -191,7 +191,7 @@ def test_bad_preferences_post_changes_nothing(client, topics):
     )
 
     assert response.status_code == 400
-    assert "Choose at least one topic." in response.content.decode()
+    assert "Choose at least one topic, or follow a keyword or an author." in response.content.decode()
     assert Subscriber.objects.values().get() == before
 
 

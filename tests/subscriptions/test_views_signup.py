@@ -109,7 +109,7 @@ def test_honeypot_gets_the_same_page_and_nothing_happens(client, anymail_backend
         ({"email": "not-an-email"}, "email", "Enter a valid email address"),
         ({"email": "a@example.com\r\nBcc: x@example.com"}, "email", "line breaks"),
         ({"email": "a" * 300 + "@example.com"}, "email", "at most"),
-        ({"topics": []}, "topics", "Choose at least one topic."),
+        ({"topics": []}, "topics", "Choose at least one topic, or follow a keyword or an author."),
         ({"topics": ["999999"]}, "topics", "Choose topics from the list."),
         ({"topics": ["abc"]}, "topics", "Choose topics from the list."),
         ({"delivery_hour": "24"}, "delivery_hour", "Select a valid choice"),

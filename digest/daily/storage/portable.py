@@ -53,7 +53,7 @@ def due_page(
     page = keyset_page(queryset.annotate(recent_editions=Value(None, output_field=IntegerField())), after)
     rows: list[DueRow] = list(page[:size])
     history = recent_editions([(row[0], row[4]) for row in rows], days=history_days)
-    return [(*row[:5], history[row[0]]) for row in rows]
+    return [(*row[:5], history[row[0]], row[6]) for row in rows]
 
 
 def existing_editions(pairs: Iterable[tuple[dt.date, str]]) -> EditionIds:
@@ -84,7 +84,7 @@ def insert_editions(new: Sequence[Edition]) -> EditionIds:
     wins); ids by (date, content key)."""
     Edition.objects.bulk_create(new, ignore_conflicts=True)
     found = existing_editions((e.digest_date, e.content_key) for e in new)
-    link_papers(new, found)
+    link_papers([e for e in new if not e.personal], found)  # a personal list is its paper_ids
     return found
 
 

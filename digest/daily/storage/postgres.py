@@ -45,18 +45,20 @@ def due_page(
 
 _EDITION_COLUMNS = (
     "digest_date", "frequency", "topic_key", "content_key", "paper_ids",
-    "subject", "preheader", "html", "text", "slug", "created_at",
+    "subject", "preheader", "html", "text", "personal", "reasons", "slug", "created_at",
 )  # fmt: skip
+_JSON_COLUMNS = {"paper_ids", "reasons"}
 
 _INSERT_EDITIONS_SQL = """
 WITH inserted AS (
     INSERT INTO {edition} ({columns}) VALUES {rows}
     ON CONFLICT (digest_date, content_key) DO NOTHING
-    RETURNING id, digest_date, content_key, paper_ids
+    RETURNING id, digest_date, content_key, paper_ids, personal
 ), links AS (
     INSERT INTO {links} (edition_id, paper_id)
     SELECT inserted.id, paper.id::bigint
     FROM inserted, jsonb_array_elements_text(inserted.paper_ids) AS paper(id)
+    WHERE NOT inserted.personal
     ON CONFLICT DO NOTHING
 )
 SELECT id, digest_date, content_key FROM inserted
@@ -66,7 +68,7 @@ SELECT id, digest_date, content_key FROM inserted
 def insert_editions(new: Sequence[Edition]) -> EditionIds:
     """One statement stores the editions (rendered HTML as plain string parameters) and their
     paper links; editions a concurrent run stored first are looked up and linked."""
-    row = "(" + ", ".join(["%s::jsonb" if c == "paper_ids" else "%s" for c in _EDITION_COLUMNS]) + ")"
+    row = "(" + ", ".join(["%s::jsonb" if c in _JSON_COLUMNS else "%s" for c in _EDITION_COLUMNS]) + ")"
     sql = _INSERT_EDITIONS_SQL.format(
         edition=Edition._meta.db_table,
         columns=", ".join(_EDITION_COLUMNS),
@@ -77,14 +79,14 @@ def insert_editions(new: Sequence[Edition]) -> EditionIds:
     params: list[Any] = []
     for e in new:
         params += [e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids))]
-        params += [e.subject, e.preheader, e.html, e.text, e.slug, now]
+        params += [e.subject, e.preheader, e.html, e.text, e.personal, json.dumps(e.reasons), e.slug, now]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found: EditionIds = {(day, key): pk for pk, day, key in cursor.fetchall()}
     raced = [(e.digest_date, e.content_key) for e in new if (e.digest_date, e.content_key) not in found]
     if raced:
         earlier = portable.existing_editions(raced)
-        portable.link_papers(new, earlier)
+        portable.link_papers([e for e in new if not e.personal], earlier)
         found.update(earlier)
     return found
 

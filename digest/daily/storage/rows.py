@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 
 from subscriptions.models import Subscriber
 
-# (reader id, topic key, frequency, papers per email, local date, recent edition ids)
-DueRow: TypeAlias = tuple[int, str, str, int, dt.date, list[int] | None]
+# (reader id, topic key, frequency, papers per email, local date, recent edition ids, profile)
+DueRow: TypeAlias = tuple[int, str, str, int, dt.date, list[int] | None, dict[str, Any] | None]
 # (delivery id, attempts, edition id, reader id, email, token key)
 ClaimedRow: TypeAlias = tuple[int, int, int | None, int, str, uuid.UUID]
 # (reader id, digest date)
@@ -20,7 +20,15 @@ ReaderDay: TypeAlias = tuple[int, dt.date]
 # edition id by (digest date, content key)
 EditionIds: TypeAlias = dict[tuple[dt.date, str], int]
 
-READER_FIELDS = ("pk", "topic_key", "frequency", "papers_per_email", "local_date", "recent_editions")
+READER_FIELDS = (
+    "pk",
+    "topic_key",
+    "frequency",
+    "papers_per_email",
+    "local_date",
+    "recent_editions",
+    "profile",
+)
 CLAIM_FIELDS = ("pk", "attempts", "edition_id", "subscriber_id", "subscriber__email", "subscriber__token_key")
 
 

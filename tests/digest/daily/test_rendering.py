@@ -110,10 +110,18 @@ def test_short_authors_and_summary_helpers():
 
 
 def test_personalize_and_merge_fields_replace_every_placeholder(settings):
-    content = f"a {PLACEHOLDERS['preferences_url']} b {PLACEHOLDERS['unsubscribe_url']}"
-    assert personalize(content, preferences_url="P", unsubscribe_url="U") == "a P b U"
+    content = (
+        f"a {PLACEHOLDERS['preferences_url']} b {PLACEHOLDERS['unsubscribe_url']} "
+        f"c /feedback/{PLACEHOLDERS['feedback_token']}/7/more/"
+    )
+    assert personalize(content, preferences_url="P", unsubscribe_url="U", feedback_token="F") == (
+        "a P b U c /feedback/F/7/more/"
+    )
     settings.DIGEST_MERGE_FIELD = "%recipient.NAME%"
-    assert merge_fields(content) == "a %recipient.preferences_url% b %recipient.unsubscribe_url%"
+    assert merge_fields(content) == (
+        "a %recipient.preferences_url% b %recipient.unsubscribe_url% "
+        "c /feedback/%recipient.feedback_token%/7/more/"
+    )
 
 
 def test_message_has_unsubscribe_headers_tags_metadata_and_absolute_links(topic, anymail_backend, settings):

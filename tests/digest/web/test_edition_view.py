@@ -76,11 +76,15 @@ def test_readers_copy_keeps_its_personal_links_while_the_web_copy_has_none(clien
     client.get(reverse("digest:edition", args=[edition.slug]))
     edition.refresh_from_db()
     mine = personalize(
-        edition.html, preferences_url="https://x.example/p/1", unsubscribe_url="https://x.example/u/1"
+        edition.html,
+        preferences_url="https://x.example/p/1",
+        unsubscribe_url="https://x.example/u/1",
+        feedback_token="TOKEN",
     )
 
     assert 'href="https://x.example/u/1"' in mine
     assert 'href="https://x.example/p/1"' in mine
+    assert "/feedback/TOKEN/" in mine
 
 
 def test_hostile_titles_stay_escaped_in_the_web_copy(client):

@@ -1,0 +1,97 @@
+"""Personal editions are stored as lists (paper ids, and why each paper is there); their HTML
+and text are put together from rendered cards when they are sent or viewed, so a run with
+many personal readers writes small rows, not one rendered email each.
+
+Each sending process keeps a CardRenderer and the papers it has shown for the day it sends:
+a card is rendered once per process, then reused by every personal edition that shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.urls import reverse
+
+from digest.daily.rendering import CardRenderer, render_digest
+from digest.models import Edition, Paper
+from subscriptions.links import absolute
+
+_CARD_FIELDS = (
+    "id", "paper_id", "title", "abstract", "authors", "ai_summary", "upvotes", "comments",
+    "github_repo", "project_page", "abs_link", "pdf_link", "editor_note", "pinned",
+    "pinned_from", "pinned_until", "on_arxiv", "source", "listed_on",
+)  # fmt: skip
+
+
+def personal_reasons(
+    *,
+    paper_ids: Sequence[int],
+    chips: Mapping[int, Sequence[str]],
+    why: Mapping[int, Sequence[str]],
+    topic_names: Sequence[str],
+) -> dict[str, Any]:
+    """What a personal edition stores besides its paper ids (Edition.reasons)."""
+    return {
+        "topics": list(topic_names),
+        "papers": {
+            str(pid): {"chips": list(chips.get(pid, ())), "why": list(why.get(pid, ()))} for pid in paper_ids
+        },
+    }
+
+
+class _Shelf:
+    """This process's renderer and papers for one digest date (a new date starts afresh)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.day: dt.date | None = None
+        self.renderer = CardRenderer()
+        self.papers: dict[int, Paper] = {}
+
+    def for_day(self, day: dt.date) -> _Shelf:
+        if day != self.day:
+            self.day, self.renderer, self.papers = day, CardRenderer(), {}
+        return self
+
+    def load(self, ids: Iterable[int]) -> None:
+        missing = set(ids) - self.papers.keys()
+        if missing:
+            self.papers.update(Paper.objects.only(*_CARD_FIELDS).in_bulk(missing))
+
+
+_shelf = _Shelf()
+
+
+def assemble(editions: Iterable[Edition]) -> None:
+    """Fill in the HTML and text of personal editions (in memory; nothing is written)."""
+    personal = [e for e in editions if e.personal and not e.html]
+    if not personal:
+        return
+    with _shelf.lock:
+        for day in sorted({e.digest_date for e in personal}):
+            shelf = _shelf.for_day(day)
+            todays = [e for e in personal if e.digest_date == day]
+            shelf.load(pid for e in todays for pid in e.paper_ids)
+            for edition in todays:
+                _fill(edition, shelf)
+
+
+def _fill(edition: Edition, shelf: _Shelf) -> None:
+    stored = edition.reasons or {}
+    per_paper: Mapping[str, Any] = stored.get("papers") or {}
+    papers = [shelf.papers[pid] for pid in edition.paper_ids if pid in shelf.papers]
+    rendered = render_digest(
+        papers=papers,
+        topics=[],
+        topic_names=list(stored.get("topics") or []),
+        digest_date=edition.digest_date,
+        frequency=edition.frequency,
+        chips={p.pk: (per_paper.get(str(p.pk)) or {}).get("chips", []) for p in papers},
+        why={p.pk: (per_paper.get(str(p.pk)) or {}).get("why", []) for p in papers},
+        web_url=absolute(reverse("digest:edition", args=[edition.slug])),
+        renderer=shelf.renderer,
+    )
+    edition.html, edition.text = rendered.html, rendered.text

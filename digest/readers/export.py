@@ -1,0 +1,42 @@
+"""What the digest app adds to a reader's "download my data": their feedback on papers and
+the digests sent to them (subscriptions asks through a signal; it never imports digest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from digest.models import Delivery, Feedback
+from subscriptions.models import Subscriber
+from subscriptions.signals import reader_data_requested
+
+
+@receiver(reader_data_requested, dispatch_uid="digest.reader_data")
+def reader_data(sender: object, subscriber: Subscriber, **kwargs: object) -> dict[str, Any]:
+    feedback = Feedback.objects.filter(subscriber=subscriber).select_related("paper").order_by("created_at")
+    deliveries = (
+        Delivery.objects.filter(subscriber=subscriber).select_related("edition").order_by("digest_date")
+    )
+    return {
+        "feedback": [
+            {
+                "paper": f.paper.paper_id,
+                "title": f.paper.title,
+                "choice": "more like this" if f.value > 0 else "less like this",
+                "at": f.updated_at.isoformat(),
+            }
+            for f in feedback
+        ],
+        "deliveries": [
+            {
+                "digest_date": d.digest_date.isoformat(),
+                "status": d.status,
+                "subject": d.edition.subject if d.edition else "",
+                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                "opened_at": d.opened_at.isoformat() if d.opened_at else None,
+                "clicked_at": d.clicked_at.isoformat() if d.clicked_at else None,
+            }
+            for d in deliveries
+        ],
+    }
