@@ -19,6 +19,7 @@ MAX_PHRASES = 20
 MAX_PHRASE_CHARS = 100
 KINDS = ("keywords", "authors", "exclude_words")
 LABELS = {"keywords": "keyword", "authors": "author", "exclude_words": "excluded word"}
+_AS = {"keywords": "a keyword", "authors": "an author's name", "exclude_words": "a word to leave out"}
 
 _SEPARATORS = re.compile(r"[\n,;]+")
 _HAS_WORD = re.compile(r"\w")
@@ -53,7 +54,7 @@ def validate_phrases(kind: str, phrases: list[str]) -> list[str]:
             raise InterestError(f"“{phrase[:40]}…” is longer than {MAX_PHRASE_CHARS} characters.")
         if not _HAS_WORD.search(phrase) or not pattern.match(phrase):
             allowed = "letters, digits, spaces, . - '" if kind == "authors" else "letters, digits and spaces"
-            raise InterestError(f"“{phrase}” is not a {label} we can match: use {allowed}.")
+            raise InterestError(f"“{phrase}” cannot be matched as {_AS[kind]}: use {allowed}.")
     return phrases
 
 

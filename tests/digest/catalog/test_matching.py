@@ -274,3 +274,21 @@ def test_preview_for_a_new_topic_gains_everything_it_matches():
 def test_preview_refuses_bad_rules():
     with pytest.raises(ValueError, match="list of strings"):
         preview_topic_rules(rules={"terms": 3}, topic_id=None)
+
+
+@pytest.mark.django_db
+def test_matching_stores_each_papers_vector_and_like_papers_lie_close(speech_set):
+    from digest.catalog.textmodel import from_vector_bytes
+
+    TopicFactory(slug=SPEECH, **SPEECH_RULES)
+    ensure_trained()
+    asr = PaperFactory(title="Speech recognition for accents", abstract="Spoken audio and phonemes.")
+    tts = PaperFactory(title="Text-to-speech voices", abstract="A vocoder speaks spoken audio.")
+    graphs = PaperFactory(title="Graph neural networks for molecules", abstract="Atoms and bonds in graphs.")
+    rematch_papers()
+    vectors = {p.title: from_vector_bytes(type(p).objects.get(pk=p.pk).vector) for p in (asr, tts, graphs)}
+    assert all(abs(float(v @ v) - 1.0) < 0.01 for v in vectors.values())
+    assert float(vectors[asr.title] @ vectors[tts.title]) > float(vectors[asr.title] @ vectors[graphs.title])
+    stored = type(asr).objects.get(pk=asr.pk).vector
+    rematch_papers()  # nothing changed: the vector is not written again
+    assert bytes(type(asr).objects.get(pk=asr.pk).vector) == bytes(stored)

@@ -1,0 +1,176 @@
+"""Personal digests: keywords, followed authors and excluded words bring papers in or keep them
+out, feedback moves papers up or down, and every paper says why it is there; readers without
+personal signals still share editions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from digest.catalog.textmodel import to_vector_bytes
+from digest.daily.dispatch import dispatch_due
+from digest.daily.editions import plan_for_subscriber
+from digest.daily.sending import send_chunk
+from digest.models import Delivery, Edition, Feedback
+from digest.readers.feedback import record_feedback
+from subscriptions.interests import Interests
+from subscriptions.services import set_interests
+from tests.digest.daily import fake_esp
+from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+from tests.sent_mail import first_alternative
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+DAY = NOW.date()
+
+
+@pytest.fixture(autouse=True)
+def esp(settings):
+    settings.EMAIL_BACKEND = "tests.digest.daily.fake_esp.EmailBackend"
+    fake_esp.reset()
+    mail.outbox = []
+    with time_machine.travel(NOW, tick=False):
+        yield fake_esp
+
+
+def vector(*values: float) -> bytes:
+    raw = np.array(values, dtype=np.float32)
+    return to_vector_bytes(raw / np.linalg.norm(raw))
+
+
+@pytest.fixture
+def catalog():
+    """A topic with three papers, and papers outside it: one with a keyword, one by a followed
+    author, one about the topic but mentioning an excluded word."""
+    llm = TopicFactory(name="LLM", slug="llm", terms=["llm"])
+    topical = [
+        PaperFactory(title=f"LLM paper {n}", abstract="On LLMs.", listed_on=DAY, upvotes=50 - n)
+        for n in range(3)
+    ]
+    for paper in topical:
+        PaperTopicFactory(paper=paper, topic=llm)
+    excluded = PaperFactory(
+        title="LLM quantum paper", abstract="Quantum circuits.", listed_on=DAY, upvotes=99
+    )
+    PaperTopicFactory(paper=excluded, topic=llm)
+    keyword = PaperFactory(title="Compressing the KV-cache", abstract="Memory.", listed_on=DAY, upvotes=1)
+    authored = PaperFactory(
+        title="Robots that fold towels",
+        abstract="Manipulation.",
+        listed_on=DAY,
+        upvotes=2,
+        authors=[{"name": "Hedy Lamarr"}, {"name": "Ada Lovelace"}],
+    )
+    PaperFactory(title="Unrelated botany", abstract="Plants.", listed_on=DAY, upvotes=80)
+    return llm, topical, excluded, keyword, authored
+
+
+def personal_reader(topic, **interests):
+    reader = SubscriberFactory(topics=[topic], delivery_hour=8, papers_per_email=5)
+    set_interests(subscriber=reader, interests=Interests(**interests))
+    return reader
+
+
+def test_a_digest_carries_a_keyword_paper_and_a_followed_authors_paper_and_leaves_out_an_excluded_one(
+    catalog,
+):
+    llm, topical, excluded, keyword, authored = catalog
+    reader = personal_reader(llm, keywords=("KV cache",), authors=("H. Lamarr",), exclude_words=("quantum",))
+    papers = plan_for_subscriber(subscriber=reader, digest_date=DAY)
+    titles = [p.title for p in papers]
+    assert titles[0] == authored.title  # a followed author's paper comes first
+    assert keyword.title in titles
+    assert excluded.title not in titles
+    assert {p.title for p in topical} <= set(titles)
+    assert "Unrelated botany" not in titles
+
+
+def test_the_email_says_why_each_paper_is_there_and_carries_feedback_links(
+    catalog, django_capture_on_commit_callbacks
+):
+    llm, _topical, _excluded, _keyword, authored = catalog
+    reader = personal_reader(
+        llm, keywords=("KV cache",), authors=("Hedy Lamarr",), exclude_words=("quantum",)
+    )
+    queued: list[list[int]] = []
+    dispatch_due(enqueue=queued.append, now=NOW)
+    edition = Edition.objects.get()
+    assert edition.personal
+    assert edition.html == ""
+    assert edition.text == ""
+    assert not edition.papers.exists()  # no link rows for a personal list
+    for ids in queued:
+        send_chunk(ids)
+    (message,) = mail.outbox
+    text = message.body
+    assert "Why: you follow Hedy Lamarr" in text
+    assert "Why: matches your keyword “KV cache”" in text
+    html = first_alternative(message)
+    assert "Why: you follow Hedy Lamarr" in html
+    assert "%%PAPERBOY" not in html
+    assert "%%PAPERBOY" not in text
+    more = reverse("digest:feedback", args=["TOKEN", authored.pk, "more"]).split("TOKEN")
+    assert more[0] in html
+    assert more[1] in html
+    assert Delivery.objects.get(subscriber=reader).status == Delivery.Status.SENT
+
+
+def test_readers_without_personal_signals_share_one_edition_while_a_personal_reader_gets_their_own(catalog):
+    llm, *_ = catalog
+    SubscriberFactory.create_batch(3, topics=[llm], delivery_hour=8, papers_per_email=5)
+    personal_reader(llm, exclude_words=("quantum",))
+    report = dispatch_due(enqueue=lambda ids: None, now=NOW)
+    assert report.due == 4
+    assert report.editions == 2
+    assert Edition.objects.filter(personal=True).count() == 1
+    shared = Edition.objects.get(personal=False)
+    assert Delivery.objects.filter(edition=shared).count() == 3
+
+
+def test_a_reader_with_keywords_and_no_topic_gets_a_digest(catalog):
+    _, _, _, keyword, _ = catalog
+    reader = SubscriberFactory(delivery_hour=8)
+    set_interests(subscriber=reader, interests=Interests(keywords=("kv-cache",)))
+    assert reader.topic_key == ""
+    papers = plan_for_subscriber(subscriber=reader, digest_date=DAY)
+    assert [p.title for p in papers] == [keyword.title]
+
+
+def test_more_like_this_lifts_similar_papers_and_less_like_this_sinks_them(catalog):
+    llm, topical, *_ = catalog
+    liked = PaperFactory(
+        title="An older LLM paper", listed_on=DAY - dt.timedelta(days=30), vector=vector(1, 0, 0)
+    )
+    topical[0].vector = vector(0, 1, 0)  # the most upvoted, unlike what the reader liked
+    topical[1].vector = vector(0.2, 0.9, 0)
+    topical[2].vector = vector(1, 0.05, 0)  # the least upvoted, very like it
+    for paper in topical:
+        paper.save(update_fields=["vector"])
+    reader = personal_reader(llm, exclude_words=("quantum",))
+    record_feedback(subscriber=reader, paper=liked, value=Feedback.Value.MORE)
+    reader.refresh_from_db()
+    papers = plan_for_subscriber(subscriber=reader, digest_date=DAY)
+    assert papers[0] == topical[2]
+
+    record_feedback(subscriber=reader, paper=liked, value=Feedback.Value.LESS)
+    reader.refresh_from_db()
+    papers = plan_for_subscriber(subscriber=reader, digest_date=DAY)
+    assert papers[-1] == topical[2]
+
+
+def test_the_web_copy_of_a_personal_edition_has_no_personal_link(client, catalog):
+    llm, *_ = catalog
+    personal_reader(llm, keywords=("KV cache",))
+    dispatch_due(enqueue=lambda ids: None, now=NOW)
+    edition = Edition.objects.get()
+    body = client.get(reverse("digest:edition", args=[edition.slug])).content.decode()
+    assert "Compressing the KV-cache" in body
+    assert "/feedback/" not in body
+    assert "?r=" not in body
+    assert "%%PAPERBOY" not in body
