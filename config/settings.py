@@ -257,6 +257,8 @@ if DIGEST_SEND_MODE not in {"batch", "per-message"}:
 # Batch sends: how a per-recipient merge field looks in the ESP's template language
 # ("NAME" becomes preferences_url / unsubscribe_url), e.g. "{{NAME}}" or "%recipient.NAME%".
 DIGEST_MERGE_FIELD = env.str("DIGEST_MERGE_FIELD", default="{{NAME}}")
+# Batch mode: readers with personal editions per ESP call (their cards travel in the merge data).
+DIGEST_PERSONAL_BATCH = env.int("DIGEST_PERSONAL_BATCH", default=100)
 DIGEST_NO_REPEAT_DAYS = env.int("DIGEST_NO_REPEAT_DAYS", default=14)
 DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=5)
 # Seconds before the first retry of a transient send failure; doubles each time (max 600).

@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import math
 import random
+import struct
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ class Spec:
     topics_per_reader: int = 3
     topic_sets: int = 2000
     seed: int = 42
+    personal: float = 0.0  # share of readers with keywords, authors, excluded words or feedback
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Generated:
     topics: int = 0
     papers: int = 0
     distinct_sets: int = 0
+    personal: int = 0
 
 
 def zipf_weights(n: int, s: float = 1.1) -> list[float]:
@@ -99,7 +103,9 @@ def _insert(model: type[models.Model], fields: list[str], rows: Iterable[tuple[A
             for row in rows:
                 row = (*row, *extra)
                 if json_at:
-                    row = tuple(json.dumps(v) if i in json_at else v for i, v in enumerate(row))
+                    row = tuple(
+                        json.dumps(v) if i in json_at and v is not None else v for i, v in enumerate(row)
+                    )
                 copy.write_row(row)
                 count += 1
         return count
@@ -135,15 +141,19 @@ def make_papers(spec: Spec, topic_ids: list[int], day: dt.date, rng: random.Rand
     fields = ["paper_id", "title", "abstract", "authors", "listed_on", "source", "upvotes", "comments"]
     fields += ["ai_summary", "ai_keywords", "categories", "github_repo", "project_page", "thumbnail"]
     fields += ["withdrawn", "pinned", "hidden", "editor_note", "created_at", "updated_at", "github_stars"]
+    fields += ["vector"]
+    word_vectors = _word_vectors(rng)
 
     def papers() -> Iterator[tuple[Any, ...]]:
         for n in range(spec.papers):
-            words = " ".join(rng.sample(WORDS, 4))
+            chosen = rng.sample(WORDS, 4)
+            words = " ".join(chosen)
             yield (
                 f"2599.{n:05d}", f"Bench paper {n}: {words}", f"We study {words}. Results improve.",
                 [{"name": f"Author {n}-{a}"} for a in range(4)], day, Paper.Source.HF,
                 int(rng.paretovariate(1.2) * 5), rng.randint(0, 20), f"A paper about {words}.",
                 [], [], "", "", "", False, False, False, "", now, now, 0,
+                _paper_vector(chosen, word_vectors, rng),
             )  # fmt: skip
 
     _insert(Paper, fields, papers())
@@ -160,8 +170,43 @@ def make_papers(spec: Spec, topic_ids: list[int], day: dt.date, rng: random.Rand
     )
 
 
+VECTOR_DIMENSIONS = 96
+
+
+def _word_vectors(rng: random.Random) -> dict[str, list[float]]:
+    """A random direction per vocabulary word: papers sharing words lie close."""
+    return {w: [rng.gauss(0.0, 1.0) for _ in range(VECTOR_DIMENSIONS)] for w in WORDS}
+
+
+def _paper_vector(words: list[str], word_vectors: dict[str, list[float]], rng: random.Random) -> bytes:
+    """Sum of the paper's word directions plus noise, unit length, float16 (as Paper.vector)."""
+    raw = [sum(word_vectors[w][d] for w in words) + rng.gauss(0.0, 0.5) for d in range(VECTOR_DIMENSIONS)]
+    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return struct.pack(f"<{VECTOR_DIMENSIONS}e", *(x / norm for x in raw))
+
+
+def personal_profile(rng: random.Random, papers: int) -> dict[str, list[Any]]:
+    """Signals of one personal reader: keywords (word pairs, a few dozen papers each), followed
+    authors (one paper each), excluded words (a quarter of the papers each) and feedback."""
+    profile: dict[str, list[Any]] = {}
+    while not profile:
+        if rng.random() < 0.5:
+            profile["keywords"] = [" ".join(rng.sample(WORDS, 2)) for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.3:
+            profile["authors"] = [
+                f"Author {rng.randrange(papers)}-{rng.randrange(4)}" for _ in range(rng.randint(1, 2))
+            ]
+        if rng.random() < 0.3:
+            profile["exclude_words"] = rng.sample(WORDS, rng.randint(1, 2))
+        if rng.random() < 0.4:
+            profile["more"] = [rng.randrange(papers) for _ in range(rng.randint(1, 5))]
+            profile["less"] = [rng.randrange(papers) for _ in range(rng.randint(0, 2))]
+    return profile
+
+
 def make_readers(spec: Spec, keys: list[str], rng: random.Random, progress: Callable[[int], object]) -> int:
-    """Active readers, confirmed, spread over zones; topic sets zipf-distributed over `keys`."""
+    """Active readers, confirmed, spread over zones; topic sets zipf-distributed over `keys`;
+    `spec.personal` of them with their own signals (feedback refers to paper ids)."""
     now = timezone.now()
     set_weights = list(itertools.accumulate(zipf_weights(len(keys))))
     zone_weights = list(itertools.accumulate(w for _, w in ZONES))
@@ -169,13 +214,21 @@ def make_readers(spec: Spec, keys: list[str], rng: random.Random, progress: Call
     fields = ["email", "token_key", "status", "topic_key", "frequency", "weekday", "delivery_hour"]
     fields += ["timezone", "papers_per_email", "consent_user_agent", "consent_form_version"]
     fields += ["consent_topics", "created_at", "updated_at", "confirmed_at", "unsubscribe_reason"]
-    fields += ["soft_bounce_count"]
+    fields += ["soft_bounce_count", "keywords", "authors", "exclude_words", "profile"]
+    paper_ids = list(Paper.objects.order_by("pk").values_list("pk", flat=True))
 
     def readers() -> Iterator[tuple[Any, ...]]:
         for n in range(spec.readers):
             if n and n % BATCH == 0:
                 progress(BATCH)
             weekly = rng.random() < WEEKLY_SHARE
+            profile = None
+            if rng.random() < spec.personal:
+                profile = personal_profile(rng, len(paper_ids))
+                for key in ("more", "less"):
+                    if key in profile:
+                        profile[key] = [paper_ids[i] for i in profile[key]]
+                profile = {k: v for k, v in profile.items() if v}
             yield (
                 f"reader{n}@bench.example", uuid.UUID(int=rng.getrandbits(128), version=4),
                 Subscriber.Status.ACTIVE, rng.choices(keys, cum_weights=set_weights)[0],
@@ -183,6 +236,8 @@ def make_readers(spec: Spec, keys: list[str], rng: random.Random, progress: Call
                 rng.choices(ZONES, cum_weights=zone_weights)[0][0],
                 rng.choices(PAPERS_PER_EMAIL, cum_weights=ppe_weights)[0][0],
                 "", "bench", [], now, now, now, "", 0,
+                (profile or {}).get("keywords", []), (profile or {}).get("authors", []),
+                (profile or {}).get("exclude_words", []), profile,
             )  # fmt: skip
         progress(spec.readers % BATCH or BATCH)
 
@@ -200,4 +255,7 @@ def generate(spec: Spec, *, day: dt.date, progress: Callable[[int], object] = la
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     distinct = Subscriber.objects.order_by().values("topic_key").distinct().count()
-    return Generated(readers=made, topics=len(topic_ids), papers=spec.papers, distinct_sets=distinct)
+    personal = Subscriber.objects.filter(profile__isnull=False).count()
+    return Generated(
+        readers=made, topics=len(topic_ids), papers=spec.papers, distinct_sets=distinct, personal=personal
+    )

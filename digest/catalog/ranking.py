@@ -55,12 +55,14 @@ def ranked_papers(
     limit: int | None = None,
     include_hidden: bool = False,
     lean: bool = False,
+    untopical: bool = False,
 ) -> list[RankedPaper]:
     """Papers listed on any of `days`, matching any of `topic_ids` (all when None), best first.
 
     Pinned papers (pin valid on their listing day) come first, then by trending score.
     Hidden and withdrawn papers are left out unless `include_hidden`. Three queries.
-    `lean` leaves out the fields no digest shows (keywords, categories, thumbnail).
+    `lean` leaves out the fields no digest shows (keywords, categories, thumbnail);
+    `untopical` keeps only papers no topic matches.
     """
     now = now or timezone.now()
     params = TrendingParams.from_settings()
@@ -74,6 +76,8 @@ def ranked_papers(
         )
     else:
         matches = matches.filter(topic__is_active=True)
+    if untopical:
+        papers = papers.filter(~Exists(PaperTopic.objects.filter(paper=OuterRef("pk"), excluded=False)))
     if not include_hidden:
         papers = papers.filter(hidden=False, withdrawn=False)
     if lean:

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from digest.daily.rendering import CardRenderer, render_digest
+from digest.daily.rendering import CardRenderer, merge_values, merged_shell, render_digest
 from digest.models import Edition, Paper
 from subscriptions.links import absolute
 
@@ -91,7 +91,51 @@ def _fill(edition: Edition, shelf: _Shelf) -> None:
         frequency=edition.frequency,
         chips={p.pk: (per_paper.get(str(p.pk)) or {}).get("chips", []) for p in papers},
         why={p.pk: (per_paper.get(str(p.pk)) or {}).get("why", []) for p in papers},
-        web_url=absolute(reverse("digest:edition", args=[edition.slug])),
+        web_url=_web_url(edition),
         renderer=shelf.renderer,
     )
     edition.html, edition.text = rendered.html, rendered.text
+
+
+def _web_url(edition: Edition) -> str:
+    return absolute(reverse("digest:edition", args=[edition.slug]))
+
+
+def merged(editions: Iterable[Edition]) -> dict[int, tuple[tuple[str, str], dict[str, str]]]:
+    """For each personal edition (by id): the batch shell (HTML, text) it shares with every
+    personal edition of its day and frequency, and its own merge data (digest.daily.rendering
+    merged_shell / merge_values)."""
+    personal = [e for e in editions if e.personal]
+    result: dict[int, tuple[tuple[str, str], dict[str, str]]] = {}
+    if not personal:
+        return result
+    with _shelf.lock:
+        for day in sorted({e.digest_date for e in personal}):
+            shelf = _shelf.for_day(day)
+            todays = [e for e in personal if e.digest_date == day]
+            shelf.load(pid for e in todays for pid in e.paper_ids)
+            for edition in todays:
+                shell = merged_shell(shelf.renderer, digest_date=day, frequency=edition.frequency)
+                result[edition.pk] = (shell, _values(edition, shelf))
+    return result
+
+
+def _values(edition: Edition, shelf: _Shelf) -> dict[str, str]:
+    stored = edition.reasons or {}
+    per_paper: Mapping[str, Any] = stored.get("papers") or {}
+    cards = []
+    for pid in edition.paper_ids:
+        paper = shelf.papers.get(pid)
+        if paper is not None:
+            parts = per_paper.get(str(pid)) or {}
+            cards.append(
+                shelf.renderer.card(paper, parts.get("chips", []), edition.digest_date, parts.get("why", []))
+            )
+    return merge_values(
+        cards=cards,
+        subject=edition.subject,
+        preheader=edition.preheader,
+        topic_names=list(stored.get("topics") or []),
+        web_url=_web_url(edition),
+        renderer=shelf.renderer,
+    )

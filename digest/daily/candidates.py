@@ -58,6 +58,7 @@ class CandidatePool:
     _chips: dict[tuple[int, int], str] = field(default_factory=dict)
     _sets: dict[tuple[int, ...], tuple[list[int], bool]] = field(default_factory=dict)
     _ranked_all: bool = False
+    _best: dict[int, tuple[float, bool]] = field(default_factory=dict)  # paper → best score, pinned
     topic_ids: list[int] | None = None  # every topic's id, when the caller has them already
 
     @property
@@ -95,6 +96,9 @@ class CandidatePool:
                     (not one.pinned, -one.score, -paper.upvotes, paper.pk)
                 )
                 self._chips[(paper.pk, match.topic_id)] = match.topic.name
+                best = self._best.get(paper.pk)
+                if best is None or one.score > best[0]:
+                    self._best[paper.pk] = (one.score, one.pinned)
             del paper.ranked_matches, paper.latest_snapshots  # type: ignore[attr-defined]
         for items in self._per_topic.values():
             items.sort()
@@ -125,6 +129,19 @@ class CandidatePool:
 
     def paper(self, paper_id: int) -> Paper:
         return self._papers[paper_id]
+
+    def every_paper(self) -> Iterator[tuple[Paper, float, bool]]:
+        """(paper, trending score, pinned) of every visible paper of the days: the ranked topic
+        papers (their best score over topics), then those no topic matches (three queries)."""
+        if not self._ranked_all:
+            self._rank_every_topic()
+        for pk, (score, pinned) in self._best.items():
+            yield self._papers[pk], score, pinned
+        if self.days:
+            for item in ranked_papers(days=self.days, now=self.now, lean=True, untopical=True):
+                del item.paper.ranked_matches, item.paper.latest_snapshots  # type: ignore[attr-defined]
+                self._papers.setdefault(item.paper.pk, item.paper)
+                yield item.paper, item.score, item.pinned
 
     def chips(self, paper_id: int, topic_ids: Sequence[int]) -> list[str]:
         """Names of the set's topics this paper matched (why it is in the digest)."""

@@ -14,15 +14,17 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+import numpy as np
 from django.urls import reverse
 from django.utils import timezone
+from numpy.typing import NDArray
 
 from digest.daily import storage
 from digest.daily.assembly import personal_reasons
 from digest.daily.candidates import CandidatePool, parse_topic_key
 from digest.daily.due import DueReader
 from digest.daily.personal import DayIndex, Likeness, Profile, pick_personal
-from digest.daily.rendering import CardRenderer, headline, render_digest
+from digest.daily.rendering import CardRenderer, headline, preheader_for, render_digest
 from digest.models import Edition, Paper
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
@@ -65,7 +67,8 @@ class Planner:
         self._edition_ids: dict[tuple[dt.date, str], int] = {}  # (date, content key) → id, this run
         self._days_loaded: set[dt.date] = set()
         self._personal: dict[tuple[dt.date, str], tuple[DayIndex, Likeness]] = {}
-        self._headlines: dict[tuple[dt.date, str, str, int, int], tuple[str, str]] = {}
+        self._rows: dict[tuple[dt.date, str, str, int], NDArray[np.int64]] = {}
+        self._subjects: dict[tuple[dt.date, str, int, int], str] = {}
 
     def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
         key = (digest_date, frequency)
@@ -117,21 +120,31 @@ class Planner:
         """The day index and taste vectors for personal lists of this date and frequency."""
         key = (digest_date, frequency)
         if key not in self._personal:
-            index = DayIndex.build(days=self.pool(digest_date, frequency).days, now=self.now)
+            index = DayIndex.build(self.pool(digest_date, frequency).every_paper())
             self._personal[key] = (index, Likeness(index))
         return self._personal[key]
 
+    def _topic_rows(self, reader: DueReader, index: DayIndex, need: int) -> NDArray[np.int64]:
+        """The index rows of the reader's topic candidates (cached per set and length)."""
+        key = (reader.digest_date, reader.frequency, reader.topic_key, need)
+        rows = self._rows.get(key)
+        if rows is None:
+            topic_ids = parse_topic_key(reader.topic_key)
+            pool = self.pool(reader.digest_date, reader.frequency)
+            rows = self._rows[key] = index.rows(
+                pool.candidates(topic_ids, at_least=need) if topic_ids else []
+            )
+        return rows
+
     def _pick_personal(self, reader: DueReader, profile: Profile, exclude: set[int]) -> Plan:
-        topic_ids = parse_topic_key(reader.topic_key)
         count = reader.papers_per_email
-        pool = self.pool(reader.digest_date, reader.frequency)
         index, likeness = self.personal(reader.digest_date, reader.frequency)
-        topical = pool.candidates(topic_ids, at_least=count + len(exclude) + 20) if topic_ids else []
+        need = count + 20 + 10 * (len(exclude) // 10 + 1)  # a step, so lengths share a cache entry
         pick = pick_personal(
             index=index,
             likeness=likeness,
             profile=profile,
-            topic_candidates=topical,
+            topic_rows=self._topic_rows(reader, index, need),
             count=count,
             exclude=exclude,
         )
@@ -218,18 +231,21 @@ class Planner:
         )
 
     def _headline(self, plan: Plan, lead: Paper, topic_names: list[str]) -> tuple[str, str]:
+        """Subject (rendered once per lead paper and length) and preheader of a personal list."""
         reader = plan.reader
-        key = (reader.digest_date, reader.frequency, reader.topic_key, lead.pk, len(plan.paper_ids))
-        if key not in self._headlines:
+        key = (reader.digest_date, reader.frequency, lead.pk, len(plan.paper_ids))
+        subject = self._subjects.get(key)
+        if subject is None:
             card = self.renderer.card(lead, (), reader.digest_date)
-            self._headlines[key] = headline(
+            subject, _ = headline(
                 [card] * len(plan.paper_ids),
                 topic_names=topic_names,
                 digest_date=reader.digest_date,
                 frequency=reader.frequency,
                 personal=True,
             )
-        return self._headlines[key]
+            self._subjects[key] = subject
+        return subject, preheader_for(len(plan.paper_ids), topic_names=topic_names, personal=True)
 
     def _render(self, plan: Plan) -> Edition:
         reader = plan.reader

@@ -1,10 +1,11 @@
 """Personal digests: a reader's own keywords, followed authors, excluded words and feedback.
 
 Readers without any of these share editions (digest.daily.editions). For the others, a
-`DayIndex` of the digest's listing days is built once per run and answers every question by
-*distinct* phrase, not by reader: which papers a keyword matches, which a followed author
-wrote, which an excluded word rules out (each cached the first time a reader asks). A reader's
-list is then a few set operations and one small vector product:
+`DayIndex` of the digest's listing days is built once per run, as arrays (one row a paper:
+trending score, pin, vector), and answers every question by *distinct* phrase, not by reader:
+which papers a keyword matches, which a followed author wrote, which an excluded word rules
+out (each cached the first time a reader asks). A reader's list is then a few array
+operations:
 
 - candidates: their topics' ranked papers, the papers their keywords match and their followed
   authors' papers, minus excluded words and what they were sent recently;
@@ -17,7 +18,6 @@ list is then a few set operations and one small vector product:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from digest.catalog.ranking import ranked_papers
-from digest.catalog.rules import PaperText, Term, compile_term
+from digest.catalog.rules import PaperText, compile_term
 from digest.catalog.textmodel import from_vector_bytes
 from digest.models import Paper
 from subscriptions.interests import author_key
@@ -36,6 +35,10 @@ LIKENESS = 0.8
 LESS_WEIGHT = 0.6  # the pull of "less like this" against "more like this"
 LIKE_REASON_AT = 0.35  # similarity above which a paper says "like papers you wanted more of"
 _LIKE_REASON = "like papers you wanted more of"
+# Sort keys: a pin outranks everything, a followed author's paper every unfollowed one.
+_PINNED, _FOLLOWED = 4e18, 2e18
+
+Indexes = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -65,62 +68,96 @@ class Profile:
         return not (self.keywords or self.authors or self.exclude_words or self.more or self.less)
 
 
+@dataclass(frozen=True)
+class _Words:
+    title: str
+    abstract: str
+    ai_summary: str
+
+
 @dataclass
 class DayIndex:
-    """Every visible paper of some listing days, scored, searchable by phrase and author.
+    """Every visible paper of some listing days as rows: pk, trending score, pin, vector.
 
-    Built from one ranked_papers call (three queries); phrase and author lookups are cached
-    per distinct phrase, so a run's cost grows with distinct phrases, not with readers."""
+    Phrase and author lookups are cached per distinct phrase, so a run's cost grows with
+    distinct phrases, not with readers."""
 
-    papers: dict[int, Paper]
-    score: dict[int, float]
-    pinned: set[int]
-    texts: dict[int, PaperText] = field(repr=False)
-    authors: dict[str, set[int]] = field(repr=False)
-    vectors: dict[int, NDArray[np.float32]] = field(repr=False)
-    _phrases: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
+    ids: Indexes
+    score: NDArray[np.float64]
+    pinned: NDArray[np.bool_]
+    vectors: NDArray[np.float32]
+    papers: dict[int, Paper] = field(repr=False)
+    row: dict[int, int] = field(repr=False)
+    texts: list[PaperText] = field(repr=False)
+    _authors: dict[str, list[int]] = field(repr=False)
+    _phrases: dict[str, Indexes] = field(default_factory=dict, repr=False)
+    _masks: dict[str, NDArray[np.bool_]] = field(default_factory=dict, repr=False)
+    _sets: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, *, days: Sequence[dt.date], now: dt.datetime) -> DayIndex:
-        ranked = ranked_papers(days=days, now=now, lean=True) if days else []
-        papers: dict[int, Paper] = {}
-        score: dict[int, float] = {}
-        pinned: set[int] = set()
-        texts: dict[int, PaperText] = {}
-        authors: dict[str, set[int]] = {}
-        vectors: dict[int, NDArray[np.float32]] = {}
-        for item in ranked:
-            paper = item.paper
-            papers[paper.pk] = paper
-            score[paper.pk] = item.score
-            if item.pinned:
-                pinned.add(paper.pk)
-            texts[paper.pk] = PaperText(paper)
+    def build(cls, scored: Iterable[tuple[Paper, float, bool]]) -> DayIndex:
+        """From (paper, trending score, pinned) of every visible paper of the days."""
+        items = sorted(scored, key=lambda item: item[0].pk)
+        papers = {paper.pk: paper for paper, _, _ in items}
+        vectors = [from_vector_bytes(p.vector) if p.vector else None for p, _, _ in items]
+        width = max((v.size for v in vectors if v is not None), default=0)
+        matrix = np.zeros((len(items), width), dtype=np.float32)
+        for n, vector in enumerate(vectors):
+            if vector is not None and vector.size == width:
+                matrix[n] = vector
+        authors: dict[str, list[int]] = {}
+        for n, (paper, _, _) in enumerate(items):
             for name in _author_names(paper.authors):
-                authors.setdefault(author_key(name), set()).add(paper.pk)
-            if paper.vector:
-                vectors[paper.pk] = from_vector_bytes(paper.vector)
-            del paper.ranked_matches, paper.latest_snapshots  # type: ignore[attr-defined]
-        return cls(papers, score, pinned, texts, authors, vectors)
+                authors.setdefault(author_key(name), []).append(n)
+        return cls(
+            ids=np.array([p.pk for p, _, _ in items], dtype=np.int64),
+            score=np.array([s for _, s, _ in items], dtype=np.float64),
+            pinned=np.array([pin for _, _, pin in items], dtype=bool),
+            vectors=matrix,
+            papers=papers,
+            row={p.pk: n for n, (p, _, _) in enumerate(items)},
+            texts=[PaperText(_Words(p.title, p.abstract, p.ai_summary)) for p, _, _ in items],
+            _authors=authors,
+        )
 
-    def matching(self, phrase: str) -> frozenset[int]:
-        """Papers whose title or abstract contains the phrase (topic-term rules)."""
+    def rows(self, paper_ids: Iterable[int]) -> Indexes:
+        row = self.row
+        return np.array([row[p] for p in paper_ids if p in row], dtype=np.int64)
+
+    def matching(self, phrase: str) -> Indexes:
+        """Rows whose title or abstract contains the phrase (topic-term rules), sorted."""
         key = phrase.casefold()
-        if key not in self._phrases:
+        found = self._phrases.get(key)
+        if found is None:
             term = compile_term(phrase)
-            self._phrases[key] = frozenset(_matches(term, self.texts)) if term else frozenset()
-        return self._phrases[key]
+            hits = []
+            if term is not None:
+                needle = term.needle
+                for n, text in enumerate(self.texts):
+                    present = needle in text.title_lower or needle in text.abstract_lower
+                    if present and (term.in_title(text) or term.in_abstract(text)):
+                        hits.append(n)
+            found = self._phrases[key] = np.array(hits, dtype=np.int64)
+        return found
 
-    def by_author(self, name: str) -> frozenset[int]:
-        return frozenset(self.authors.get(author_key(name), ()))
+    def excluded(self, phrase: str) -> NDArray[np.bool_]:
+        """A row mask of the papers the phrase rules out."""
+        key = phrase.casefold()
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = self._masks[key] = np.zeros(len(self.ids), dtype=bool)
+            mask[self.matching(phrase)] = True
+        return mask
 
+    def matching_set(self, phrase: str) -> frozenset[int]:
+        key = phrase.casefold()
+        found = self._sets.get(key)
+        if found is None:
+            found = self._sets[key] = frozenset(self.matching(phrase).tolist())
+        return found
 
-def _matches(term: Term, texts: Mapping[int, PaperText]) -> Iterable[int]:
-    needle = term.needle
-    for paper_id, text in texts.items():
-        present = needle in text.title_lower or needle in text.abstract_lower
-        if present and (term.in_title(text) or term.in_abstract(text)):
-            yield paper_id
+    def by_author(self, name: str) -> list[int]:
+        return self._authors.get(author_key(name), [])
 
 
 def _author_names(authors: Any) -> list[str]:
@@ -138,32 +175,37 @@ class Likeness:
 
     def load(self, profiles: Iterable[Profile]) -> None:
         wanted = {p for profile in profiles for p in (*profile.more, *profile.less)}
-        missing = wanted - self.index.vectors.keys() - self._extra.keys()
+        missing = wanted - self.index.row.keys() - self._extra.keys()
         if not missing:
             return
+        width = self.index.vectors.shape[1]
         for pk, data in Paper.objects.filter(pk__in=missing).values_list("pk", "vector"):
-            self._extra[pk] = from_vector_bytes(data) if data else None
+            vector = from_vector_bytes(data) if data else None
+            self._extra[pk] = vector if vector is not None and vector.size == width else None
         for pk in missing:
             self._extra.setdefault(pk, None)
 
-    def _vector(self, paper_id: int) -> NDArray[np.float32] | None:
-        found = self.index.vectors.get(paper_id)
-        return found if found is not None else self._extra.get(paper_id)
+    def _vectors(self, paper_ids: Sequence[int]) -> list[NDArray[np.float32]]:
+        found = []
+        for pk in paper_ids:
+            row = self.index.row.get(pk)
+            vector = self.index.vectors[row] if row is not None else self._extra.get(pk)
+            if vector is not None and vector.any():
+                found.append(vector)
+        return found
 
     def taste(self, profile: Profile) -> NDArray[np.float32] | None:
         """Unit "more" direction minus LESS_WEIGHT * unit "less" direction (None: no signal)."""
-        parts = []
+        taste = None
         for ids, weight in ((profile.more, 1.0), (profile.less, -LESS_WEIGHT)):
-            found = [v for v in map(self._vector, ids) if v is not None]
+            found = self._vectors(ids)
             if found:
-                mean = np.mean(found, axis=0)
+                mean = np.add.reduce(found) / len(found)
                 norm = float(np.linalg.norm(mean))
                 if norm > 0:
-                    parts.append(weight * mean / norm)
-        if not parts:
-            return None
-        taste: NDArray[np.float32] = np.sum(parts, axis=0).astype(np.float32)
-        return taste
+                    part = (weight / norm) * mean
+                    taste = part if taste is None else taste + part
+        return None if taste is None else taste.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -177,50 +219,46 @@ def pick_personal(
     index: DayIndex,
     likeness: Likeness,
     profile: Profile,
-    topic_candidates: Sequence[int],
+    topic_rows: Indexes,
     count: int,
     exclude: set[int],
 ) -> PersonalPick:
     """One reader's papers, best first, each with why it is there (see the module docstring)."""
+    keyword_rows = [index.matching(k) for k in profile.keywords]
+    author_rows = [np.array(index.by_author(a), dtype=np.int64) for a in profile.authors]
+    rows = np.unique(np.concatenate([topic_rows, *keyword_rows, *author_rows]))
+    if profile.exclude_words or exclude:
+        barred = np.zeros(len(index.ids), dtype=bool)
+        for word in profile.exclude_words:
+            barred |= index.excluded(word)
+        if exclude:
+            barred[index.rows(exclude)] = True
+        rows = rows[~barred[rows]]
+    if not rows.size:
+        return PersonalPick((), {})
+    key = index.score[rows].copy()
+    taste = likeness.taste(profile) if (profile.more or profile.less) else None
+    similarity = index.vectors[rows] @ taste if taste is not None else None
+    if similarity is not None:
+        key *= 1.0 + LIKENESS * np.clip(similarity, -1.0, 1.0)
+    followed = np.unique(np.concatenate(author_rows)) if author_rows else np.zeros(0, dtype=np.int64)
+    key += np.where(np.isin(rows, followed), _FOLLOWED, 0.0) + np.where(index.pinned[rows], _PINNED, 0.0)
+    order = np.argsort(-key, kind="stable")[:count]
+    chosen = rows[order]
+    reasons = _reasons(index, profile, chosen, None if similarity is None else similarity[order])
+    return PersonalPick(tuple(index.ids[chosen].tolist()), reasons)
+
+
+def _reasons(
+    index: DayIndex, profile: Profile, chosen: Indexes, similarity: NDArray[np.float32] | None
+) -> dict[int, list[str]]:
     reasons: dict[int, list[str]] = {}
-    followed: set[int] = set()
-    for name in profile.authors:
-        for pid in index.by_author(name):
-            followed.add(pid)
-            reasons.setdefault(pid, []).append(f"you follow {name}")
-    for keyword in profile.keywords:
-        for pid in index.matching(keyword):
-            reasons.setdefault(pid, []).append(f"matches your keyword “{keyword}”")
-    barred = set(exclude)
-    for word in profile.exclude_words:
-        barred |= index.matching(word)
-    pool = [pid for pid in dict.fromkeys([*topic_candidates, *reasons]) if pid in index.score]
-    pool = [pid for pid in pool if pid not in barred]
-    taste = likeness.taste(profile)
-    similarity = _similarities(index, pool, taste)
-    ranked = sorted(
-        pool,
-        key=lambda pid: (
-            pid not in index.pinned,
-            pid not in followed,
-            -index.score[pid] * (1.0 + LIKENESS * similarity.get(pid, 0.0)),
-            pid,
-        ),
-    )[:count]
-    for pid in ranked:
-        if profile.more and similarity.get(pid, 0.0) >= LIKE_REASON_AT:
-            reasons.setdefault(pid, []).append(_LIKE_REASON)
-    return PersonalPick(tuple(ranked), {pid: reasons[pid] for pid in ranked if pid in reasons})
-
-
-def _similarities(
-    index: DayIndex, pool: Sequence[int], taste: NDArray[np.float32] | None
-) -> dict[int, float]:
-    if taste is None:
-        return {}
-    with_vectors = [pid for pid in pool if pid in index.vectors]
-    if not with_vectors:
-        return {}
-    matrix = np.stack([index.vectors[pid] for pid in with_vectors])
-    values = matrix @ taste
-    return dict(zip(with_vectors, np.clip(values, -1.0, 1.0).tolist(), strict=True))
+    followed = {name: set(index.by_author(name)) for name in profile.authors}
+    for n, row in enumerate(chosen.tolist()):
+        why = [f"you follow {name}" for name, rows in followed.items() if row in rows]
+        why += [f"matches your keyword “{k}”" for k in profile.keywords if row in index.matching_set(k)]
+        if profile.more and similarity is not None and similarity[n] >= LIKE_REASON_AT:
+            why.append(_LIKE_REASON)
+        if why:
+            reasons[int(index.ids[row])] = why
+    return reasons

@@ -38,6 +38,8 @@ PLACEHOLDERS = {
     # Inside every card's "more / less like this" links (digest.web.feedback).
     "feedback_token": "%%PAPERBOY_FEEDBACK_TOKEN%%",
 }
+_WHY = "%%PAPERBOY_WHY%%"
+_CHIPS = "%%PAPERBOY_CHIPS%%"
 _TOKEN_MARK = "PAPERBOYFEEDBACKTOKEN"  # noqa: S105 - a marker swapped for the placeholder
 TEMPLATE = "digest/email/digest"
 CARD_TEMPLATE = "digest/email/_card"
@@ -76,6 +78,7 @@ class PaperCard:
     more_url: str = ""
     less_url: str = ""
     similar_url: str = ""
+    paper_pk: int = 0
 
 
 @dataclass
@@ -144,6 +147,7 @@ def paper_card(
         less_url=feedback_url(paper.pk, "less"),
         similar_url=absolute(reverse("digest:paper", args=[paper.paper_id]))
         + f"?r={PLACEHOLDERS['feedback_token']}#similar",
+        paper_pk=paper.pk,
     )
 
 
@@ -172,10 +176,12 @@ class CardRenderer:
 
     def __init__(self) -> None:
         self._cards: dict[tuple[int, tuple[str, ...], dt.date, tuple[str, ...]], PaperCard] = {}
-        # Each card once, split where its rank goes ("#3"): memory and work per card, not per rank.
-        self._html: dict[PaperCard, list[str]] = {}
-        self._text: dict[PaperCard, list[str]] = {}
+        # Each paper's card once, split where its rank goes ("#3"), with slots where its topic
+        # chips and "why" line go: work per paper, not per rank, topic set or reader.
+        self._html: dict[tuple[int, bool], list[str]] = {}
+        self._text: dict[tuple[int, bool], list[str]] = {}
         self._shells: dict[tuple[dt.date, str, bool], tuple[str, str]] = {}
+        self._tags: dict[str, tuple[str, str]] = {}
 
     def card(
         self, paper: Paper, chips: Sequence[str], digest_date: dt.date, why: Sequence[str] = ()
@@ -186,10 +192,25 @@ class CardRenderer:
         return self._cards[key]
 
     def html(self, card: PaperCard, rank: int) -> str:
-        if card not in self._html:
-            raw = render_to_string(f"{CARD_TEMPLATE}.html", {"card": card, "rank": _RANK})
-            self._html[card] = css_inline.inline_fragment(raw, _stylesheet()).split(_RANK)
-        return str(rank).join(self._html[card])
+        """The card at `rank`, its topic chips and "why" line (per topic set or reader) put
+        into the paper's card rendered once."""
+        key = (card.paper_pk, card.pinned)
+        if key not in self._html:
+            context = {"card": card, "rank": _RANK, "chips_slot": _CHIPS, "why_slot": _WHY}
+            raw = render_to_string(f"{CARD_TEMPLATE}.html", context)
+            self._html[key] = css_inline.inline_fragment(raw, _stylesheet()).split(_RANK)
+        html = str(rank).join(self._html[key])
+        chips = "".join(self._tagged("chip", '<span class="chip">X</span>', c) for c in card.chips)
+        why = self._tagged("why", '<p class="why">Why: X</p>', "; ".join(card.why)) if card.why else ""
+        return html.replace(_CHIPS, chips).replace(_WHY, why)
+
+    def _tagged(self, name: str, sample: str, value: str) -> str:
+        """`sample` with its CSS inlined once, `value` (escaped) where its X is."""
+        if name not in self._tags:
+            head, tail = css_inline.inline_fragment(sample, _stylesheet()).split("X", 1)
+            self._tags[name] = (head, tail)
+        head, tail = self._tags[name]
+        return f"{head}{escape(value)}{tail}"
 
     def shell(self, *, digest_date: dt.date, frequency: str, web_view: bool) -> tuple[str, str]:
         """(HTML with CSS inlined, text) of the email around the cards, with a marker
@@ -218,10 +239,14 @@ class CardRenderer:
         return self._shells[key]
 
     def text(self, card: PaperCard, rank: int) -> str:
-        if card not in self._text:
-            raw = render_to_string(f"{CARD_TEMPLATE}.txt", {"card": card, "rank": _RANK})
-            self._text[card] = raw.split(_RANK)
-        return str(rank).join(self._text[card])
+        key = (card.paper_pk, card.pinned)
+        if key not in self._text:
+            context = {"card": card, "rank": _RANK, "chips_slot": _CHIPS, "why_slot": _WHY}
+            self._text[key] = render_to_string(f"{CARD_TEMPLATE}.txt", context).split(_RANK)
+        text = str(rank).join(self._text[key])
+        chips = f" · {', '.join(card.chips)}" if card.chips else ""
+        why = f"   Why: {'; '.join(card.why)}\n" if card.why else ""
+        return text.replace(_CHIPS, chips).replace(_WHY, why)
 
 
 def render_digest(
@@ -279,14 +304,18 @@ def headline(
     personal: bool,
 ) -> tuple[str, str]:
     """(subject, preheader) of a digest of these cards."""
-    count = f"{len(cards)} trending paper{'s' if len(cards) != 1 else ''}"
+    context = {"cards": cards, "digest_date": digest_date, "frequency": frequency}
+    subject = " ".join(render_to_string(f"{TEMPLATE}_subject.txt", context).split())
+    return subject, preheader_for(len(cards), topic_names=topic_names, personal=personal)
+
+
+def preheader_for(count: int, *, topic_names: Sequence[str], personal: bool) -> str:
+    papers = f"{count} trending paper{'s' if count != 1 else ''}"
     if personal:
         about = f" on {', '.join(topic_names)} and your own interests" if topic_names else " picked for you"
     else:
         about = " on " + ", ".join(topic_names)
-    context = {"cards": cards, "digest_date": digest_date, "frequency": frequency}
-    subject = " ".join(render_to_string(f"{TEMPLATE}_subject.txt", context).split())
-    return subject, one_line(count + about, 150)
+    return one_line(papers + about, 150)
 
 
 def personalize(content: str, *, preferences_url: str, unsubscribe_url: str, feedback_token: str) -> str:
@@ -296,6 +325,39 @@ def personalize(content: str, *, preferences_url: str, unsubscribe_url: str, fee
         .replace(PLACEHOLDERS["unsubscribe_url"], unsubscribe_url)
         .replace(PLACEHOLDERS["feedback_token"], feedback_token)
     )
+
+
+def merged_shell(renderer: CardRenderer, *, digest_date: dt.date, frequency: str) -> tuple[str, str]:
+    """(HTML, text) of the email around the cards with every value of an edition left as an ESP
+    merge field, for one batch call carrying many personal editions: in the HTML part a value
+    is named "<name>_html" (escaped), in the text part "<name>"; see `merge_values`."""
+    html, text = renderer.shell(digest_date=digest_date, frequency=frequency, web_view=True)
+    field = settings.DIGEST_MERGE_FIELD
+    html = _SHELL_MARK.sub(lambda m: field.replace("NAME", f"{m[1]}_html"), html)
+    text = _SHELL_MARK.sub(lambda m: field.replace("NAME", m[1]), text)
+    return merge_fields(html), merge_fields(text)
+
+
+def merge_values(
+    *,
+    cards: Sequence[PaperCard],
+    subject: str,
+    preheader: str,
+    topic_names: Sequence[str],
+    web_url: str,
+    renderer: CardRenderer,
+) -> dict[str, str]:
+    """One personal edition's merge data for `merged_shell`."""
+    values = {
+        "subject": subject,
+        "preheader": preheader,
+        "topics": ", ".join(topic_names),
+        "web_url": web_url,
+    }
+    merged = {**values, **{f"{name}_html": str(escape(value)) for name, value in values.items()}}
+    merged["cards_html"] = "".join(renderer.html(c, n) for n, c in enumerate(cards, 1))
+    merged["cards"] = "".join(renderer.text(c, n) for n, c in enumerate(cards, 1))
+    return merged
 
 
 def merge_fields(content: str) -> str:

@@ -28,8 +28,8 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from digest.daily import storage
-from digest.daily.assembly import assemble
-from digest.daily.rendering import RenderedDigest, merge_fields, personalize
+from digest.daily.assembly import assemble, merged
+from digest.daily.rendering import PLACEHOLDERS, RenderedDigest, merge_fields, personalize
 from digest.models import Delivery, Edition
 from subscriptions.links import LinkMaker
 from subscriptions.messages import build_message, unsubscribe_headers
@@ -40,6 +40,7 @@ DIGEST_TAG = "digest"
 _EDITION_FIELDS = (
     "pk",
     "subject",
+    "preheader",
     "html",
     "text",
     "personal",
@@ -256,44 +257,71 @@ def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition]) ->
 
 
 def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> ChunkResult:
-    """One ESP call per edition in the chunk, with per-recipient merge_data / headers / metadata.
-
-    Rejections are written at once; the chunk's accepted recipients in one write at its end."""
+    """One ESP call per shared edition in the chunk, and one per PERSONAL_BATCH readers of
+    personal editions (their cards in the merge data), with per-recipient merge_data / headers /
+    metadata. Rejections are written at once; accepted recipients in one write at the end."""
     result = ChunkResult()
-    by_edition: dict[int, list[Claimed]] = {}
+    groups: dict[tuple[str, object, str] | int, list[Claimed]] = {}
+    personal = merged(e for e in editions.values() if e.personal)
     for delivery in deliveries:
-        by_edition.setdefault(delivery.edition_id, []).append(delivery)
+        edition = editions[delivery.edition_id]
+        key: tuple[str, object, str] | int = (
+            ("personal", edition.digest_date, edition.frequency) if edition.personal else edition.pk
+        )
+        groups.setdefault(key, []).append(delivery)
     links = LinkMaker()
     sent: list[tuple[int, str]] = []
-    for edition_id, group in by_edition.items():
-        edition = editions[edition_id]
-        message = AnymailMessage(
-            subject=edition.subject,
-            body=merge_fields(edition.text),
-            from_email=settings.DIGEST_FROM_EMAIL,
-            to=[d.subscriber.email for d in group],
-            tags=[DIGEST_TAG],
-        )
-        message.attach_alternative(merge_fields(edition.html), "text/html")
-        message.merge_data, message.merge_headers, message.merge_metadata = {}, {}, {}
-        for d in group:
-            prefs, unsub, feedback = reader_links(links, d.subscriber.token_key)
-            message.merge_data[d.subscriber.email] = {
-                "preferences_url": prefs,
-                "unsubscribe_url": unsub,
-                "feedback_token": feedback,
-            }
-            message.merge_headers[d.subscriber.email] = unsubscribe_headers(unsub)
-            message.merge_metadata[d.subscriber.email] = {"delivery_id": str(d.pk)}
-        try:
-            message.send()
-        except Exception as error:  # the ESP call failed for the whole group
-            for d in group:
-                _fail_or_retry(d, error, result)
-            continue
-        _record_batch(group, message, result, sent)
+    for key, group in groups.items():
+        size = settings.DIGEST_PERSONAL_BATCH if isinstance(key, tuple) else len(group)
+        for start in range(0, len(group), size):
+            batch = group[start : start + size]
+            message = _batch_message(batch, editions, personal, links)
+            try:
+                message.send()
+            except Exception as error:  # the ESP call failed for the whole group
+                for d in batch:
+                    _fail_or_retry(d, error, result)
+                continue
+            _record_batch(batch, message, result, sent)
     _mark_sent(sent)
     return result
+
+
+def _batch_message(
+    group: Sequence[Claimed],
+    editions: dict[int, Edition],
+    personal: dict[int, tuple[tuple[str, str], dict[str, str]]],
+    links: LinkMaker,
+) -> AnymailMessage:
+    """The ESP call for readers of one shared edition, or of personal editions of one day."""
+    first = editions[group[0].edition_id]
+    field = settings.DIGEST_MERGE_FIELD
+    if first.personal:
+        (html, text), _ = personal[first.pk]
+        subject = field.replace("NAME", "subject")
+    else:
+        html, text, subject = merge_fields(first.html), merge_fields(first.text), first.subject
+    message = AnymailMessage(
+        subject=subject,
+        body=text,
+        from_email=settings.DIGEST_FROM_EMAIL,
+        to=[d.subscriber.email for d in group],
+        tags=[DIGEST_TAG],
+    )
+    message.attach_alternative(html, "text/html")
+    message.merge_data, message.merge_headers, message.merge_metadata = {}, {}, {}
+    for d in group:
+        prefs, unsub, feedback = reader_links(links, d.subscriber.token_key)
+        data = {"preferences_url": prefs, "unsubscribe_url": unsub, "feedback_token": feedback}
+        if first.personal:  # an ESP fills no merge field inside merge data: the token goes in here
+            own = personal[d.edition_id][1]
+            data.update(own)
+            data["cards_html"] = own["cards_html"].replace(PLACEHOLDERS["feedback_token"], feedback)
+            data["cards"] = own["cards"].replace(PLACEHOLDERS["feedback_token"], feedback)
+        message.merge_data[d.subscriber.email] = data
+        message.merge_headers[d.subscriber.email] = unsubscribe_headers(unsub)
+        message.merge_metadata[d.subscriber.email] = {"delivery_id": str(d.pk)}
+    return message
 
 
 def _record_batch(
@@ -325,7 +353,7 @@ def send_chunk(delivery_ids: Sequence[int]) -> ChunkResult:
     if not deliveries:
         return ChunkResult()
     editions = Edition.objects.only(*_EDITION_FIELDS).in_bulk({d.edition_id for d in deliveries})
-    assemble(editions.values())  # personal editions: their cards put together here
     if settings.DIGEST_SEND_MODE == "batch":
         return send_batch(deliveries, editions)
+    assemble(editions.values())  # personal editions: their cards put together here
     return send_claimed(deliveries, editions)

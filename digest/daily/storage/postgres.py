@@ -43,15 +43,16 @@ def due_page(
     return list(keyset_page(queryset.annotate(recent_editions=ArraySubquery(window)), after)[:size])
 
 
-_EDITION_COLUMNS = (
-    "digest_date", "frequency", "topic_key", "content_key", "paper_ids",
-    "subject", "preheader", "html", "text", "personal", "reasons", "slug", "created_at",
-)  # fmt: skip
-_JSON_COLUMNS = {"paper_ids", "reasons"}
-
 _INSERT_EDITIONS_SQL = """
 WITH inserted AS (
-    INSERT INTO {edition} ({columns}) VALUES {rows}
+    INSERT INTO {edition} (digest_date, frequency, topic_key, content_key, paper_ids, subject, preheader,
+                           html, text, personal, reasons, slug, created_at)
+    SELECT v.digest_date, v.frequency, v.topic_key, v.content_key, v.paper_ids, v.subject, v.preheader,
+           v.html, v.text, v.personal, v.reasons, v.slug, %s
+    FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::text[], %s::text[],
+                %s::text[], %s::text[], %s::boolean[], %s::jsonb[], %s::text[])
+         AS v(digest_date, frequency, topic_key, content_key, paper_ids, subject, preheader,
+              html, text, personal, reasons, slug)
     ON CONFLICT (digest_date, content_key) DO NOTHING
     RETURNING id, digest_date, content_key, paper_ids, personal
 ), links AS (
@@ -66,20 +67,27 @@ SELECT id, digest_date, content_key FROM inserted
 
 
 def insert_editions(new: Sequence[Edition]) -> EditionIds:
-    """One statement stores the editions (rendered HTML as plain string parameters) and their
-    paper links; editions a concurrent run stored first are looked up and linked."""
-    row = "(" + ", ".join(["%s::jsonb" if c in _JSON_COLUMNS else "%s" for c in _EDITION_COLUMNS]) + ")"
+    """One statement stores the editions (every column one array parameter, so the statement
+    does not grow with the batch) and the paper links of the shared ones; editions a
+    concurrent run stored first are looked up and linked."""
     sql = _INSERT_EDITIONS_SQL.format(
-        edition=Edition._meta.db_table,
-        columns=", ".join(_EDITION_COLUMNS),
-        rows=", ".join([row] * len(new)),
-        links=Edition.papers.through._meta.db_table,
+        edition=Edition._meta.db_table, links=Edition.papers.through._meta.db_table
     )
-    now = timezone.now()
-    params: list[Any] = []
-    for e in new:
-        params += [e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids))]
-        params += [e.subject, e.preheader, e.html, e.text, e.personal, json.dumps(e.reasons), e.slug, now]
+    params: list[Any] = [
+        timezone.now(),
+        date_array(e.digest_date for e in new),
+        text_array(e.frequency for e in new),
+        text_array(e.topic_key for e in new),
+        text_array(e.content_key for e in new),
+        text_array(json.dumps(list(e.paper_ids)) for e in new),
+        text_array(e.subject for e in new),
+        text_array(e.preheader for e in new),
+        text_array(e.html for e in new),
+        text_array(e.text for e in new),
+        "{" + ",".join("t" if e.personal else "f" for e in new) + "}",
+        text_array(json.dumps(e.reasons, ensure_ascii=False) for e in new),
+        text_array(e.slug for e in new),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found: EditionIds = {(day, key): pk for pk, day, key in cursor.fetchall()}

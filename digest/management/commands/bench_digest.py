@@ -11,13 +11,23 @@ from django.test import override_settings
 from tqdm import tqdm
 
 from digest.bench import data
+from digest.bench.floor import measure_floor
 from digest.bench.report import table
 from digest.bench.runner import MODES, ModeResult, cleanup, ensure_empty, run_mode, today
+from digest.daily.storage import on_postgresql
 from digest.management.commands._args import positive_int
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def share(value: str) -> float:
+    """A fraction from 0 to 1."""
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(value)
+    return number
 
 
 def worker_counts(value: str) -> tuple[int, ...]:
@@ -62,6 +72,17 @@ class Command(BaseCommand):
             "--naive-limit", type=int, default=2000, help="naive mode: readers sent (0 = all)"
         )
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument(
+            "--personal",
+            type=share,
+            default=0.0,
+            help="share of readers with keywords, authors, excluded words or feedback (e.g. 0.2)",
+        )
+        parser.add_argument(
+            "--no-floor",
+            action="store_true",
+            help="skip measuring PostgreSQL's floor (stream + one INSERT … SELECT)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["topics_per_reader"] > options["topics"]:
@@ -72,7 +93,7 @@ class Command(BaseCommand):
         spec = data.Spec(
             readers=options["readers"], topics=options["topics"], papers=options["papers"],
             topics_per_reader=options["topics_per_reader"], topic_sets=options["topic_sets"],
-            seed=options["seed"],
+            seed=options["seed"], personal=options["personal"],
         )  # fmt: skip
         day = today()
         try:
@@ -80,6 +101,7 @@ class Command(BaseCommand):
                 total=spec.readers, desc="generating", unit="reader", disable=quiet, file=self.stderr
             ) as bar:
                 made = data.generate(spec, day=day, progress=bar.update)
+            floor = measure_floor(day) if on_postgresql() and not options["no_floor"] else None
             with override_settings(DIGEST_CHUNK_SIZE=options["chunk_size"]):
                 if options["workers"]:
                     from digest.bench.workers import run_with_workers
@@ -95,6 +117,14 @@ class Command(BaseCommand):
         for line in table(results, topic_sets=made.distinct_sets):
             self.stdout.write(line)
         daily = next((r for r in results if r.mode == "batch"), results[-1])
+        if made.personal:
+            self.stdout.write(f"personal readers: {made.personal} ({made.personal / made.readers:.0%})")
+        if floor is not None:
+            self.stdout.write(
+                f"floor: PostgreSQL streams {floor.readers} readers in {floor.stream_s:.2f} s and writes "
+                f"their {floor.readers} delivery rows (one INSERT … SELECT) in {floor.write_s:.2f} s: "
+                f"{floor.total_s:.2f} s; this run is {daily.total / floor.total_s:.1f}x the floor"
+            )
         self.stdout.write(f"total: {daily.total:.2f} s")
 
     @staticmethod

@@ -22,7 +22,7 @@ from subscriptions.interests import Interests
 from subscriptions.services import set_interests
 from tests.digest.daily import fake_esp
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
-from tests.sent_mail import first_alternative
+from tests.sent_mail import esp_params, first_alternative
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +174,57 @@ def test_the_web_copy_of_a_personal_edition_has_no_personal_link(client, catalog
     assert "/feedback/" not in body
     assert "?r=" not in body
     assert "%%PAPERBOY" not in body
+
+
+def _substituted(template: str, data: dict[str, str]) -> str:
+    """What an ESP does with "{{name}}" merge fields for one recipient."""
+    for name, value in data.items():
+        template = template.replace("{{" + name + "}}", value)
+    return template
+
+
+def test_batch_mode_sends_personal_editions_in_one_call_that_reads_as_the_single_message(
+    catalog, settings, anymail_backend
+):
+    llm, *_ = catalog
+    readers = [
+        personal_reader(llm, keywords=("KV cache",), authors=("Hedy Lamarr",)),
+        personal_reader(llm, exclude_words=("quantum",)),
+        personal_reader(llm, authors=("Ada Lovelace",)),
+    ]
+    queued: list[list[int]] = []
+    dispatch_due(enqueue=queued.append, now=NOW)
+    assert Edition.objects.filter(personal=True).count() == 3
+
+    settings.DIGEST_SEND_MODE = "batch"
+    for ids in queued:
+        send_chunk(ids)
+    (batch,) = mail.outbox  # one ESP call carries all three personal digests
+    params = esp_params(batch)
+    assert sorted(batch.to) == sorted(r.email for r in readers)
+    html = first_alternative(batch)
+
+    # Each recipient's copy, as the ESP builds it, equals the message a per-message send builds.
+    from digest.daily.assembly import assemble
+    from digest.daily.sending import build_digest_message
+
+    for reader in readers:
+        data = params["merge_data"][reader.email]
+        edition = Edition.objects.get(deliveries__subscriber=reader)
+        assemble([edition])
+        single = build_digest_message(rendered_or_edition=edition, subscriber=reader)
+        feedback = data["feedback_token"]
+        assert _substituted(batch.subject, data) == single.subject
+        assert _substituted(html, data).replace(feedback, "T") == first_alternative(single).replace(
+            single_feedback_token(single), "T"
+        )
+        assert _substituted(batch.body, data).replace(feedback, "T") == str(single.body).replace(
+            single_feedback_token(single), "T"
+        )
+        assert params["merge_headers"][reader.email]["List-Unsubscribe"] == f"<{data['unsubscribe_url']}>"
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+def single_feedback_token(message) -> str:
+    text = str(message.body)
+    return text.split("/feedback/", 1)[1].split("/", 1)[0]
