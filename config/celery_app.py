@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import beat_init
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,5 +16,17 @@ app.autodiscover_tasks()
 
 @beat_init.connect
 def dispatch_when_beat_starts(sender: object = None, **kwargs: object) -> None:
-    """Beat was down for a while: dispatch once at start-up to catch up missed hours."""
+    """Beat was down for a while: dispatch once at start-up to catch up missed hours. Beat does
+    not start with unsafe production settings (config/checks.py)."""
+    from config.checks import refuse_unsafe_start
+
+    refuse_unsafe_start()
     app.send_task("digest.tasks.dispatch_due_digests")
+
+
+@worker_init.connect
+def refuse_unsafe_worker(sender: object = None, **kwargs: object) -> None:
+    """A worker does not start with unsafe production settings (config/checks.py)."""
+    from config.checks import refuse_unsafe_start
+
+    refuse_unsafe_start()

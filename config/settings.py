@@ -41,6 +41,9 @@ if not DEBUG and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("django-insecure
     raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a random value of at least 32 characters")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: see
+# subscriptions/clientip.py. Empty: the connecting address is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute base for links in emails and feeds, without a trailing slash.
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")

@@ -51,10 +51,23 @@ class PhrasesField(forms.CharField):
             raise ValidationError(str(exc)) from exc
 
 
+class TopicChoiceField(forms.ModelMultipleChoiceField[Topic]):
+    """Topic checkboxes; a value that is not a plausible primary key (say a 30-digit number,
+    which SQLite cannot even bind) is refused before any query."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            for pk in value:
+                text = str(pk)
+                if not text.isascii() or not text.isdigit() or len(text) > 18:
+                    raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().clean(value)
+
+
 class PreferencesForm(forms.Form):
     """What, when and how much a reader gets."""
 
-    topics = forms.ModelMultipleChoiceField(
+    topics = TopicChoiceField(
         queryset=Topic.objects.filter(is_active=True),
         widget=forms.CheckboxSelectMultiple,
         required=False,

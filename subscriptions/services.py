@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 SIGNUP_FORM_VERSION = "signup-2026-12"
 NOTHING_CHOSEN = "Choose at least one topic, or follow a keyword or an author."
+DELETED = "deleted"
 MAX_PAUSE_WEEKS = 52
 _SUPPRESSION_STATUS = {
     "bounced": Subscriber.Status.BOUNCED,
@@ -50,8 +51,12 @@ def _queue_account_email(subscriber: Subscriber, kind: str) -> None:
 
 
 def is_suppressed(email: str) -> bool:
-    """True when `email` must never be mailed (hard bounce, complaint, deleted)."""
-    return Suppression.objects.filter(email_hash=emails.email_hash(email)).exists()
+    """True when `email` must never be mailed again (a hard bounce or a complaint).
+
+    A reader who deleted their data is remembered too ("deleted"), but that never blocks a
+    fresh sign-up: double opt-in asks the address's owner again, and their confirmation
+    lifts it (confirm_subscription)."""
+    return Suppression.objects.filter(email_hash=emails.email_hash(email)).exclude(reason=DELETED).exists()
 
 
 def _add_suppression(email: str, reason: str) -> None:
@@ -162,6 +167,35 @@ def _restart_opt_in(
     return subscriber
 
 
+def queue_signup(*, email: str, preferences: Preferences, ip: str | None, user_agent: str) -> None:
+    """Hand a validated sign-up to a worker (tasks.process_signup runs request_subscription).
+
+    A sign-up page answers the same way, after the same work, whatever state the address is in
+    (new, pending, active, unsubscribed, suppressed): the state-dependent work happens in the
+    task, so response times tell nothing about an address. Run inline if the broker is down."""
+    keywords = list(preferences.interests.keywords if preferences.interests else ())
+
+    def submit(run: Callable[..., object]) -> None:
+        run(
+            email=email,
+            topic_ids=[t.pk for t in preferences.topics],
+            frequency=preferences.frequency,
+            weekday=preferences.weekday,
+            delivery_hour=preferences.delivery_hour,
+            time_zone=preferences.time_zone,
+            papers_per_email=preferences.papers_per_email,
+            keywords=keywords,
+            ip=ip,
+            user_agent=(user_agent or "")[:400],
+        )
+
+    try:
+        submit(tasks.process_signup.delay)
+    except Exception:
+        logger.exception("Could not queue a sign-up; handling it now")
+        submit(tasks.process_signup)
+
+
 def request_subscription(*, email: str, preferences: Preferences, ip: str | None, user_agent: str) -> None:
     """Start (or restart) double opt-in for `email`; the caller shows the same page whatever happens.
 
@@ -217,6 +251,8 @@ def confirm_subscription(*, subscriber: Subscriber, ip: str | None, user_agent: 
         updated_at=now,
     )
     subscriber.refresh_from_db()
+    if changed:  # a fresh, confirmed opt-in: an earlier "delete me" no longer stands
+        Suppression.objects.filter(email_hash=emails.email_hash(subscriber.email), reason=DELETED).delete()
     return bool(changed) or subscriber.status == Subscriber.Status.ACTIVE
 
 
@@ -262,10 +298,11 @@ def suppress(*, subscriber: Subscriber, reason: str) -> None:
 
 
 def delete_subscriber(*, subscriber: Subscriber) -> None:
-    """Remove the reader and their personal data (events, deliveries); keep only a Suppression
-    hash so the address is never mailed again. Atomic."""
+    """Remove the reader and their personal data (events, deliveries); keep only a "deleted"
+    Suppression hash as the record that they left. Nothing mails a deleted reader (no row is
+    left); a fresh sign-up is still possible and its confirmation lifts the mark. Atomic."""
     with transaction.atomic():
-        _add_suppression(subscriber.email, "deleted")
+        _add_suppression(subscriber.email, DELETED)
         EmailEvent.objects.filter(subscriber=subscriber).delete()
         EmailEvent.objects.filter(recipient__iexact=subscriber.email).delete()
         subscriber.delete()

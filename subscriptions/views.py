@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from subscriptions import services
+from subscriptions.clientip import client_ip
 from subscriptions.forms import DeleteForm, PauseForm, PreferencesForm, SignupForm
 from subscriptions.links import preferences_url, unsubscribe_url
 from subscriptions.models import Subscriber
@@ -24,7 +25,7 @@ _BAD_TOKEN_STATUS = {"expired": 410, "unknown": 404}
 
 
 def _client(request: HttpRequest) -> tuple[str | None, str]:
-    return request.META.get("REMOTE_ADDR") or None, request.META.get("HTTP_USER_AGENT", "")[:400]
+    return client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:400]
 
 
 def _bad_link(request: HttpRequest, error: BadToken) -> HttpResponse:
@@ -55,7 +56,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if signup_email_limited(request, form.cleaned_data["email"]):
         return rate_limited(request)
     ip, user_agent = _client(request)
-    services.request_subscription(
+    services.queue_signup(
         email=form.cleaned_data["email"], preferences=form.preferences(), ip=ip, user_agent=user_agent
     )
     return redirect("subscriptions:check_inbox")
@@ -67,12 +68,18 @@ def check_inbox(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows one button (a mail scanner opening the link confirms nothing: double opt-in
+    means the owner clicks); POST confirms and records consent."""
     try:
         subscriber = subscriber_for_token(token, Purpose.CONFIRM)
     except BadToken as error:
         return _bad_link(request, error)
+    if subscriber.status not in (Subscriber.Status.PENDING, Subscriber.Status.ACTIVE):
+        return render(request, "subscriptions/bad_link.html", {"reason": "inactive"}, status=409)
+    if request.method != "POST" and subscriber.status == Subscriber.Status.PENDING:
+        return render(request, "subscriptions/confirm.html", {"subscriber": subscriber})
     ip, user_agent = _client(request)
     if not services.confirm_subscription(subscriber=subscriber, ip=ip, user_agent=user_agent):
         return render(request, "subscriptions/bad_link.html", {"reason": "inactive"}, status=409)

@@ -41,7 +41,9 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "PAPERBOY_ENV": "production",
         "DEBUG": "false",
         "SECRET_KEY": "x9-" + "k3Lq" * 16,
-        "ANYMAIL_WEBHOOK_SECRET": "postmark:" + "s3cr3t" * 6,
+        "ANYMAIL_WEBHOOK_SECRET": "postmark:Zq8vN3kP1xWm7Rt4Yb2Lc9Hd6Fg5Js0A",
+        # Never connected to by these probes (check and a few requests that touch no table).
+        "DATABASE_URL": "postgres://paperboy@127.0.0.1:5432/paperboy_deploy_probe",
         "ALLOWED_HOSTS": "paperboy.example.org,testserver",
         "SITE_URL": "https://paperboy.example.org",
         "PAPERBOY_VAR_DIR": str(tmp_path),
@@ -124,3 +126,51 @@ def test_admin_needs_a_login_in_production(production_env):
     result = _run(["-c", probe], production_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["302", "/admin/login/?next=/admin/"]
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"DATABASE_URL": ""}, "paperboy.E101", "Production runs on SQLite"),
+        ({"REDIS_URL": ""}, "paperboy.E102", "Production has no broker"),
+        ({"ALLOWED_HOSTS": "*"}, "paperboy.E103", "ALLOWED_HOSTS contains '*'"),
+        ({"ANYMAIL_WEBHOOK_SECRET": "a:b"}, "paperboy.E104", "ANYMAIL_WEBHOOK_SECRET is weak"),
+        ({"ANYMAIL_WEBHOOK_SECRET": "user:" + "ab" * 20}, "paperboy.E104", "ANYMAIL_WEBHOOK_SECRET is weak"),
+        ({"SITE_URL": "http://paperboy.example.org"}, "paperboy.E105", "is not https://"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"}, "paperboy.E106", "not an IP address or network"),
+        (
+            {"DIGEST_SEND_MODE": "batch", "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"},
+            "paperboy.E107",
+            "cannot send merge data",
+        ),
+    ],
+    ids=[
+        "sqlite",
+        "no-broker",
+        "any-host",
+        "short-secret",
+        "plain-secret",
+        "http-site",
+        "bad-proxy",
+        "batch-smtp",
+    ],
+)
+def test_production_refuses_unsafe_settings_in_checks_and_at_server_start(
+    production_env, change, error, message
+):
+    env = {**production_env, **change}
+    deploy = _run(["manage.py", "check", "--deploy"], env)
+    assert deploy.returncode != 0
+    assert error in deploy.stderr
+    assert message in deploy.stderr
+    assert _run(["manage.py", "check"], env).returncode != 0  # what every command runs at its start
+    server = _run(["-c", "import config.wsgi"], env)  # gunicorn's entry point
+    assert server.returncode != 0
+    assert "Paperboy refuses to start" in server.stderr
+    assert message in server.stderr
+
+
+def test_the_server_starts_with_safe_production_settings(production_env):
+    result = _run(["-c", "import config.wsgi; print('started')"], production_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("started")

@@ -100,13 +100,19 @@ def test_bounced_or_complained_address_gets_nothing(anymail_backend, topics, sta
     assert mail.outbox == []
 
 
-def test_suppressed_deleted_address_gets_nothing_and_no_row(anymail_backend, topics):
-    Suppression.objects.create(email_hash=email_hash("deleted@example.com"), reason="deleted")
+def test_a_deleted_reader_can_sign_up_again_and_confirming_lifts_the_deletion_mark(anymail_backend, topics):
+    Suppression.objects.create(email_hash=email_hash("deleted@example.com"), reason=services.DELETED)
 
     _request(email="Deleted@Example.com", topics=topics[:1])
 
-    assert not Subscriber.objects.exists()
-    assert mail.outbox == []
+    reader = Subscriber.objects.get()
+    assert reader.status == Subscriber.Status.PENDING
+    assert [m.to for m in mail.outbox] == [["Deleted@example.com"]]
+    assert not services.is_suppressed("deleted@example.com")
+    assert Suppression.objects.filter(reason=services.DELETED).exists()
+
+    assert services.confirm_subscription(subscriber=reader, ip=None, user_agent="") is True
+    assert not Suppression.objects.exists()
 
 
 def test_request_with_invalid_preferences_writes_nothing(anymail_backend, topics):
@@ -287,8 +293,9 @@ def test_delete_subscriber_removes_personal_data_and_suppresses(topics):
 
     assert not Subscriber.objects.exists()
     assert not EmailEvent.objects.exists()
-    assert services.is_suppressed("leaver@example.com")
     assert Suppression.objects.get().reason == "deleted"
+    assert Suppression.objects.get().email_hash != "leaver@example.com"
+    assert not services.is_suppressed("leaver@example.com"), "a fresh, confirmed opt-in stays possible"
 
 
 def test_export_data_is_everything_we_store_as_json_ready_values(topics):

@@ -26,10 +26,22 @@ def _prefs(reader):
 # --- confirm ---------------------------------------------------------------------
 
 
-def test_confirm_link_activates_and_records_consent(client, topics):
+def test_opening_the_confirm_link_shows_a_button_and_changes_nothing(client, topics):
+    reader = SubscriberFactory(status="pending", confirmed_at=None, topics=topics[:1])
+    for _ in range(3):  # mail scanners open links, sometimes several times
+        response = client.get(_url("confirm", reader, Purpose.CONFIRM))
+        assert response.status_code == 200
+    body = response.content.decode()
+    assert "Yes, send me the digest" in body
+    assert 'method="post"' in body
+    reader.refresh_from_db()
+    assert (reader.status, reader.confirmed_at, reader.consent_at) == ("pending", None, None)
+
+
+def test_confirm_button_activates_and_records_consent(client, topics):
     reader = SubscriberFactory(status="pending", confirmed_at=None, topics=topics[:1])
 
-    response = client.get(
+    response = client.post(
         _url("confirm", reader, Purpose.CONFIRM), REMOTE_ADDR="192.0.2.44", HTTP_USER_AGENT="TestBrowser/1"
     )
 
@@ -69,7 +81,8 @@ def test_confirm_link_still_works_within_seven_days(client):
 def test_confirm_after_unsubscribing_changes_nothing(client):
     reader = SubscriberFactory(status="unsubscribed")
 
-    response = client.get(_url("confirm", reader, Purpose.CONFIRM))
+    assert client.get(_url("confirm", reader, Purpose.CONFIRM)).status_code == 409
+    response = client.post(_url("confirm", reader, Purpose.CONFIRM))
 
     assert response.status_code == 409
     reader.refresh_from_db()
@@ -261,9 +274,9 @@ def test_delete_me_needs_the_box_ticked_then_removes_everything(client):
     assert response.status_code == 200
     assert "Your data is deleted" in response.content.decode()
     assert not Subscriber.objects.exists()
-    from subscriptions.services import is_suppressed
+    from subscriptions.models import Suppression
 
-    assert is_suppressed("bye@example.com")
+    assert list(Suppression.objects.values_list("reason", flat=True)) == ["deleted"]
 
 
 # --- unsubscribe -------------------------------------------------------------------

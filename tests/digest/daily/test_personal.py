@@ -214,11 +214,11 @@ def test_batch_mode_sends_personal_editions_in_one_call_that_reads_as_the_single
         assemble([edition])
         single = build_digest_message(rendered_or_edition=edition, subscriber=reader)
         feedback = data["feedback_token"]
-        assert _substituted(batch.subject, data) == single.subject
+        assert _substituted(str(batch.subject), data) == single.subject
         assert _substituted(html, data).replace(feedback, "T") == first_alternative(single).replace(
             single_feedback_token(single), "T"
         )
-        assert _substituted(batch.body, data).replace(feedback, "T") == str(single.body).replace(
+        assert _substituted(str(batch.body), data).replace(feedback, "T") == str(single.body).replace(
             single_feedback_token(single), "T"
         )
         assert params["merge_headers"][reader.email]["List-Unsubscribe"] == f"<{data['unsubscribe_url']}>"

@@ -1,0 +1,124 @@
+"""What production must not start with: a check at error level (`manage.py check --deploy`
+and every management command's start) and a refusal in every server process (gunicorn's WSGI
+entry point and Celery's worker and beat: `refuse_unsafe_start`).
+
+In production (PAPERBOY_ENV=production): PostgreSQL, not SQLite; a real broker (REDIS_URL),
+not Celery run in-process; named ALLOWED_HOSTS, not "*"; a webhook secret of at least 24
+varied characters; an https:// SITE_URL (RFC 8058 one-click unsubscribe wants HTTPS); in batch
+mode, an ESP backend that sends merge data and merge headers. Everywhere: TRUSTED_PROXIES that
+parse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+from subscriptions.clientip import parse_networks
+
+SECRET_MIN_LENGTH = 24
+SECRET_MIN_DISTINCT = 10
+# anymail backends whose ESP takes per-recipient merge_data and merge_headers in one call.
+BATCH_BACKENDS = (
+    "anymail.backends.postmark",
+    "anymail.backends.sendgrid",
+    "anymail.backends.mailgun",
+    "anymail.backends.sparkpost",
+    "anymail.backends.mailjet",
+    "anymail.backends.brevo",
+    "anymail.backends.sendinblue",
+    "anymail.backends.resend",
+    "anymail.backends.test",
+    "digest.bench.backend",
+)
+
+
+def production_problems() -> list[tuple[str, str, str]]:
+    """(id, what is wrong, how to fix it) for each unsafe setting."""
+    problems = []
+    try:
+        parse_networks(settings.TRUSTED_PROXIES)
+    except ImproperlyConfigured as exc:
+        problems.append(
+            ("paperboy.E106", str(exc), "List addresses like 10.0.0.7 or networks like 10.0.0.0/8.")
+        )
+    if settings.DIGEST_SEND_MODE == "batch" and not settings.EMAIL_BACKEND.startswith(BATCH_BACKENDS):
+        problems.append(
+            (
+                "paperboy.E107",
+                f"DIGEST_SEND_MODE=batch, but EMAIL_BACKEND {settings.EMAIL_BACKEND} cannot send merge data "
+                "and merge headers in one call.",
+                "Use an anymail ESP backend that can (Postmark, SendGrid, Mailgun, SparkPost, Mailjet, "
+                "Brevo, Resend) or DIGEST_SEND_MODE=per-message.",
+            )
+        )
+    if settings.PAPERBOY_ENV != "production":
+        return problems
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        problems.append(
+            (
+                "paperboy.E101",
+                "Production runs on SQLite.",
+                "Set DATABASE_URL=postgres://user:password@host/db.",
+            )
+        )
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        problems.append(
+            (
+                "paperboy.E102",
+                "Production has no broker: Celery would run tasks inside web requests and rate limits "
+                "would be per process.",
+                "Set REDIS_URL=redis://host:6379/0 (and run a worker and one beat).",
+            )
+        )
+    if "*" in settings.ALLOWED_HOSTS:
+        problems.append(
+            (
+                "paperboy.E103",
+                "ALLOWED_HOSTS contains '*'.",
+                "List the site's host names, e.g. papers.example.org.",
+            )
+        )
+    if not _strong_webhook_secret(str(settings.ANYMAIL.get("WEBHOOK_SECRET", ""))):
+        problems.append(
+            (
+                "paperboy.E104",
+                f"ANYMAIL_WEBHOOK_SECRET is weak: its password needs at least {SECRET_MIN_LENGTH} varied "
+                "random characters.",
+                "Set it to user:<password>, the password e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
+            )
+        )
+    if not settings.SITE_URL.startswith("https://"):
+        problems.append(
+            (
+                "paperboy.E105",
+                f"SITE_URL {settings.SITE_URL} is not https://: links and one-click unsubscribe (RFC 8058) "
+                "need HTTPS.",
+                "Set SITE_URL=https://your.host.",
+            )
+        )
+    return problems
+
+
+def _strong_webhook_secret(secret: str) -> bool:
+    password = secret.split(":", 1)[1] if ":" in secret else secret
+    return len(password) >= SECRET_MIN_LENGTH and len(set(password)) >= SECRET_MIN_DISTINCT
+
+
+@register()
+def unsafe_for_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Errors for every unsafe setting: run by `check --deploy` and at every command's start
+    (a regular check runs in both)."""
+    return [Error(message, hint=hint, id=check_id) for check_id, message, hint in production_problems()]
+
+
+def refuse_unsafe_start() -> None:
+    """Raise ImproperlyConfigured naming every unsafe setting (server processes call this)."""
+    problems = production_problems()
+    if problems:
+        lines = "; ".join(f"{message} {hint}" for _, message, hint in problems)
+        raise ImproperlyConfigured(f"Paperboy refuses to start: {lines}")
