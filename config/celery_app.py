@@ -18,15 +18,24 @@ app.autodiscover_tasks()
 def dispatch_when_beat_starts(sender: object = None, **kwargs: object) -> None:
     """Beat was down for a while: dispatch once at start-up to catch up missed hours. Beat does
     not start with unsafe production settings (config/checks.py)."""
-    from config.checks import refuse_unsafe_start
-
-    refuse_unsafe_start()
+    _refuse_unsafe_start()
     app.send_task("digest.tasks.dispatch_due_digests")
 
 
 @worker_init.connect
 def refuse_unsafe_worker(sender: object = None, **kwargs: object) -> None:
     """A worker does not start with unsafe production settings (config/checks.py)."""
+    _refuse_unsafe_start()
+
+
+def _refuse_unsafe_start() -> None:
+    """Exit the process (Celery logs and swallows an exception raised by a signal receiver;
+    SystemExit it lets through)."""
+    from django.core.exceptions import ImproperlyConfigured
+
     from config.checks import refuse_unsafe_start
 
-    refuse_unsafe_start()
+    try:
+        refuse_unsafe_start()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(str(exc)) from exc

@@ -4,7 +4,8 @@ entry point and Celery's worker and beat: `refuse_unsafe_start`).
 
 In production (PAPERBOY_ENV=production): PostgreSQL, not SQLite; a real broker (REDIS_URL),
 not Celery run in-process; named ALLOWED_HOSTS, not "*"; a webhook secret of at least 24
-varied characters; an https:// SITE_URL (RFC 8058 one-click unsubscribe wants HTTPS); in batch
+varied characters; an https:// SITE_URL (RFC 8058 one-click unsubscribe wants HTTPS; plain
+http only for a loopback host, as the local compose stack has); in batch
 mode, an ESP backend that sends merge data and merge headers. Everywhere: TRUSTED_PROXIES that
 parse.
 """
@@ -12,6 +13,7 @@ parse.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
@@ -19,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from subscriptions.clientip import parse_networks
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 SECRET_MIN_LENGTH = 24
 SECRET_MIN_DISTINCT = 10
 # anymail backends whose ESP takes per-recipient merge_data and merge_headers in one call.
@@ -92,7 +95,7 @@ def production_problems() -> list[tuple[str, str, str]]:
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
             )
         )
-    if not settings.SITE_URL.startswith("https://"):
+    if not _https_or_loopback(settings.SITE_URL):
         problems.append(
             (
                 "paperboy.E105",
@@ -102,6 +105,13 @@ def production_problems() -> list[tuple[str, str, str]]:
             )
         )
     return problems
+
+
+def _https_or_loopback(url: str) -> bool:
+    """https, or plain http to this machine only (the local compose stack: no reader can reach
+    it, and it has no certificate)."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
 
 
 def _strong_webhook_secret(secret: str) -> bool:

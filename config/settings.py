@@ -16,6 +16,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config.anymail_env import anymail_settings
+
 # Generic admin and form classes (ModelAdmin[Paper], ModelForm[Topic]) at run time, as mypy sees them.
 django_stubs_ext.monkeypatch()
 
@@ -189,12 +191,9 @@ ACCOUNT_FROM_EMAIL = env.str("ACCOUNT_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 POSTAL_ADDRESS = env.str("POSTAL_ADDRESS", default="Paperboy, 1 Example Street, 00000 Example City")
 LIST_ID = env.str("LIST_ID", default="Paperboy daily papers <daily.paperboy.localhost>")
 
-# Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], e.g. ANYMAIL_MAILGUN_API_KEY.
-ANYMAIL = {
-    key.removeprefix("ANYMAIL_"): value
-    for key, value in os.environ.items()
-    if key.startswith("ANYMAIL_") and value
-}
+# Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], e.g. ANYMAIL_MAILGUN_API_KEY; flags,
+# numbers and JSON objects are typed as anymail expects (config/anymail_env.py).
+ANYMAIL = anymail_settings(os.environ)
 _DEV_WEBHOOK_SECRET = "paperboy:dev-webhook-secret"  # noqa: S105 - dev default, refused in production
 ANYMAIL.setdefault("WEBHOOK_SECRET", _DEV_WEBHOOK_SECRET)
 if not DEBUG and ANYMAIL["WEBHOOK_SECRET"] == _DEV_WEBHOOK_SECRET:

@@ -197,8 +197,16 @@ class SuppressionAdmin(admin.ModelAdmin[Suppression]):
 
 @admin.register(EmailEvent)
 class EmailEventAdmin(admin.ModelAdmin[EmailEvent]):
-    list_display = ["received_at", "event_type", "recipient", "esp_name", "delivery_id", "reject_reason"]
-    list_filter = ["event_type", "esp_name"]
+    list_display = [
+        "received_at",
+        "event_type",
+        "bounce",
+        "recipient",
+        "esp_name",
+        "delivery_id",
+        "reject_reason",
+    ]
+    list_filter = ["event_type", "bounce", "esp_name"]
     search_fields = ["recipient", "message_id"]
     date_hierarchy = "received_at"
 

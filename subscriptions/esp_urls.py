@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from anymail import urls as anymail_urls
-from anymail.exceptions import AnymailConfigurationError
+from anymail.exceptions import AnymailAPIError, AnymailConfigurationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import URLPattern, URLResolver
 
@@ -19,8 +19,17 @@ logger = logging.getLogger(__name__)
 
 app_name = anymail_urls.app_name
 
-# AnymailConfigurationError: e.g. an inbound message posted to a tracking URL.
-_MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, AnymailConfigurationError)
+# AnymailConfigurationError: e.g. an inbound message posted to a tracking URL (or an ESP whose
+# webhook is not configured); AnymailAPIError: an SNS body that is not SNS (Amazon SES).
+_MALFORMED = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    AnymailConfigurationError,
+    AnymailAPIError,
+)
 
 
 def refuse_malformed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -157,6 +157,8 @@ class EmailEvent(models.Model):
     event_id = models.CharField(max_length=200)
     event_type = models.CharField(max_length=32, db_index=True)
     reject_reason = models.CharField(max_length=32, blank=True)
+    # "hard" / "soft" for a failed delivery, decided once on arrival (subscriptions.bounces).
+    bounce = models.CharField(max_length=8, blank=True, db_index=True)
     recipient = models.EmailField(max_length=254, blank=True)
     message_id = models.CharField(max_length=200, blank=True, db_index=True)
     subscriber = models.ForeignKey(

@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
+from anymail.signals import AnymailTrackingEvent, EventType
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,15 +20,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from subscriptions import services
+from subscriptions.bounces import Bounce, classify
 from subscriptions.emails import normalize_email
 from subscriptions.models import EmailEvent, Subscriber
 from subscriptions.signals import email_event_recorded
 
 logger = logging.getLogger(__name__)
-
-# ESP bounce types that anymail reports as "bounced" although the address may recover.
-_SOFT_BOUNCE_TYPES = {"SoftBounce", "Transient", "DnsError"}
-_HARD_REJECT_REASONS = {RejectReason.BOUNCED, RejectReason.INVALID}
 
 
 def _json_safe(value: Any) -> Any:
@@ -65,13 +62,6 @@ def _find_subscriber(recipient: str | None) -> Subscriber | None:
     return Subscriber.objects.filter(email__iexact=email).order_by("pk").first()
 
 
-def _is_soft_bounce(event: EmailEvent) -> bool:
-    if event.event_type == EventType.DEFERRED:
-        return True
-    raw_type = event.raw.get("Type") if isinstance(event.raw, dict) else None
-    return event.event_type == EventType.BOUNCED and raw_type in _SOFT_BOUNCE_TYPES
-
-
 def _count_soft_bounce(subscriber: Subscriber) -> None:
     Subscriber.objects.filter(pk=subscriber.pk).update(soft_bounce_count=F("soft_bounce_count") + 1)
     subscriber.refresh_from_db(fields=["soft_bounce_count"])
@@ -81,16 +71,15 @@ def _count_soft_bounce(subscriber: Subscriber) -> None:
 
 def act_on_event(event: EmailEvent) -> None:
     """What an event does to its reader: hard bounce/complaint suppress, ESP unsubscribe
-    unsubscribes, soft bounces count (SOFT_BOUNCE_LIMIT in a row suppress), delivery resets."""
+    unsubscribes, soft bounces count (SOFT_BOUNCE_LIMIT in a row suppress), delivery resets.
+    Hard or soft was decided on arrival (`event.bounce`, subscriptions.bounces)."""
     subscriber = event.subscriber
     if subscriber is None:
         return
     kind = event.event_type
-    if _is_soft_bounce(event):
+    if event.bounce == Bounce.SOFT:
         _count_soft_bounce(subscriber)
-    elif kind == EventType.BOUNCED or (
-        kind == EventType.REJECTED and event.reject_reason in _HARD_REJECT_REASONS
-    ):
+    elif event.bounce == Bounce.HARD:
         services.suppress(subscriber=subscriber, reason="bounced")
     elif kind == EventType.COMPLAINED:
         services.suppress(subscriber=subscriber, reason="complained")
@@ -104,18 +93,29 @@ def record_event(*, event: AnymailTrackingEvent, esp_name: str) -> EmailEvent | 
     """Store `event` once (None when it was already stored), act on it, tell listeners."""
     raw = _json_safe(event.esp_event if isinstance(event.esp_event, dict | list) else {})
     subscriber = _find_subscriber(event.recipient)
+    bounce = classify(
+        event_type=event.event_type,
+        reject_reason=event.reject_reason,
+        mta_response=event.mta_response,
+        description=event.description,
+        esp_name=esp_name,
+        raw=raw,
+    )
     stored, created = EmailEvent.objects.get_or_create(
         esp_name=esp_name[:32],
         event_id=_event_id(event, esp_name, raw),
         defaults={
             "event_type": (event.event_type or "unknown")[:32],
             "reject_reason": (event.reject_reason or "")[:32],
+            "bounce": bounce or "",
             "recipient": (event.recipient or "")[:254],
             "message_id": str(event.message_id or "")[:200],
             "subscriber": subscriber,
             "delivery_id": _delivery_id(event.metadata),
             "occurred_at": event.timestamp,
-            "description": str(event.description or event.mta_response or "")[:2000],
+            "description": " | ".join(str(part) for part in (event.description, event.mta_response) if part)[
+                :2000
+            ],
             "raw": raw,
         },
     )

@@ -156,8 +156,9 @@ def test_the_settings_start_with_the_stack_env(services, tmp_path):
     env["PAPERBOY_VAR_DIR"] = str(tmp_path)
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; "
+        "from config.checks import production_problems; "
         "print(json.dumps([s.DEBUG, s.DATABASES['default']['HOST'], s.CELERY_BROKER_URL, "
-        "s.EMAIL_HOST, s.SECURE_SSL_REDIRECT, s.CELERY_TASK_ALWAYS_EAGER]))"
+        "s.EMAIL_HOST, s.SECURE_SSL_REDIRECT, s.CELERY_TASK_ALWAYS_EAGER, production_problems()]))"
     )
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
@@ -165,10 +166,11 @@ def test_the_settings_start_with_the_stack_env(services, tmp_path):
     )
 
     assert result.returncode == 0, result.stderr[-2000:]
-    debug, db_host, broker, email_host, ssl_redirect, eager = json.loads(
+    debug, db_host, broker, email_host, ssl_redirect, eager, problems = json.loads(
         result.stdout.strip().splitlines()[-1]
     )
     assert (debug, db_host, email_host, ssl_redirect, eager) == (False, "db", "mailpit", False, False)
+    assert problems == [], "the stack would refuse to start (config/checks.py)"
     assert broker == "redis://redis:6379/0"
 
 

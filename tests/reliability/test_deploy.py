@@ -170,6 +170,29 @@ def test_production_refuses_unsafe_settings_in_checks_and_at_server_start(
     assert message in server.stderr
 
 
+def test_a_celery_worker_refuses_to_start_with_unsafe_settings(production_env):
+    env = {**production_env, "ANYMAIL_WEBHOOK_SECRET": "a:b"}
+    worker = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode != 0
+    assert "Paperboy refuses to start" in worker.stderr
+
+
+def test_plain_http_is_accepted_only_for_a_loopback_site(production_env):
+    local = _run(["manage.py", "check", "--deploy"], {**production_env, "SITE_URL": "http://localhost:8000"})
+    assert "paperboy.E105" not in local.stderr
+    lookalike = _run(
+        ["manage.py", "check", "--deploy"], {**production_env, "SITE_URL": "http://localhost.example.org"}
+    )
+    assert "paperboy.E105" in lookalike.stderr
+
+
 def test_the_server_starts_with_safe_production_settings(production_env):
     result = _run(["-c", "import config.wsgi; print('started')"], production_env)
     assert result.returncode == 0, result.stderr
