@@ -128,7 +128,62 @@ def unsafe_for_production(app_configs: Any = None, **kwargs: Any) -> list[CheckM
 
 def refuse_unsafe_start() -> None:
     """Raise ImproperlyConfigured naming every unsafe setting (server processes call this)."""
-    problems = production_problems()
+    problems = production_problems() + timing_problems()
     if problems:
         lines = "; ".join(f"{message} {hint}" for _, message, hint in problems)
         raise ImproperlyConfigured(f"Paperboy refuses to start: {lines}")
+
+
+def timing_problems() -> list[tuple[str, str, str]]:
+    """(id, what is wrong, how to fix it) for send timings that would break exactly-once:
+    healing takes a claim older than DIGEST_STUCK_AFTER_MINUTES for a dead sender's, and a
+    task Celery hands out again settles its own earlier run's rows, so both must come only
+    after Celery's hard time limit has surely ended that run."""
+    problems = []
+    hard = settings.CELERY_TASK_TIME_LIMIT
+    if not hard:
+        return [
+            (
+                "paperboy.E108",
+                "CELERY_TASK_TIME_LIMIT is not set: a stuck sender could outlive its claim.",
+                "Set CELERY_TASK_TIME_LIMIT (seconds), below DIGEST_STUCK_AFTER_MINUTES x 60.",
+            )
+        ]
+    lease = settings.DIGEST_STUCK_AFTER_MINUTES * 60
+    if lease <= hard:
+        problems.append(
+            (
+                "paperboy.E108",
+                f"DIGEST_STUCK_AFTER_MINUTES ({lease} s) does not exceed CELERY_TASK_TIME_LIMIT ({hard} s): "
+                "a claim could be taken from a sender that is still sending.",
+                "Raise DIGEST_STUCK_AFTER_MINUTES or lower CELERY_TASK_TIME_LIMIT.",
+            )
+        )
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+    if visibility is not None and visibility <= hard:
+        problems.append(
+            (
+                "paperboy.E109",
+                f"CELERY_VISIBILITY_TIMEOUT ({visibility} s) does not exceed "
+                f"CELERY_TASK_TIME_LIMIT ({hard} s): "
+                "the broker could hand a running send task to a second worker.",
+                "Raise CELERY_VISIBILITY_TIMEOUT or lower CELERY_TASK_TIME_LIMIT.",
+            )
+        )
+    soft = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    if soft is not None and soft >= hard:
+        problems.append(
+            (
+                "paperboy.E110",
+                f"CELERY_TASK_SOFT_TIME_LIMIT ({soft} s) is not below CELERY_TASK_TIME_LIMIT ({hard} s): a "
+                "sender is killed without the chance to record the send in flight.",
+                "Keep the soft limit a minute or so below the hard one.",
+            )
+        )
+    return problems
+
+
+@register()
+def safe_send_timings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Errors for send timings that would break exactly-once (every environment)."""
+    return [Error(message, hint=hint, id=check_id) for check_id, message, hint in timing_problems()]

@@ -148,6 +148,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 
+# Healing runs this often (beat): dead claims, quiet unknown outcomes, lost work, a lost dispatch.
+DIGEST_HEAL_EVERY_MINUTES = env.int("DIGEST_HEAL_EVERY_MINUTES", default=5)
+if not 1 <= DIGEST_HEAL_EVERY_MINUTES <= 30:
+    raise ImproperlyConfigured("DIGEST_HEAL_EVERY_MINUTES must be between 1 and 30")
+
 # The one place for schedules. Times are UTC.
 CELERY_BEAT_SCHEDULE = {
     # Refresh today and the last HF_REFRESH_DAYS days from Hugging Face five times a day:
@@ -168,6 +173,12 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-digests": {
         "task": "digest.tasks.dispatch_due_digests",
         "schedule": crontab(minute=0),
+    },
+    # Every few minutes: heal what faults left behind (digest.daily.healing), and run the
+    # hour's dispatch if a broker or database restart lost it.
+    "heal-deliveries": {
+        "task": "digest.tasks.heal_deliveries",
+        "schedule": crontab(minute=f"*/{DIGEST_HEAL_EVERY_MINUTES}"),
     },
 }
 
@@ -265,8 +276,23 @@ DIGEST_NO_REPEAT_DAYS = env.int("DIGEST_NO_REPEAT_DAYS", default=14)
 DIGEST_MAX_ATTEMPTS = env.int("DIGEST_MAX_ATTEMPTS", default=5)
 # Seconds before the first retry of a transient send failure; doubles each time (max 600).
 DIGEST_RETRY_BACKOFF = env.int("DIGEST_RETRY_BACKOFF", default=30)
-# A delivery claimed by a worker that died is sent again after this many minutes.
+# A send claim's lease: a claim older than this belongs to a dead sender and is healed
+# (digest.daily.healing). Must exceed CELERY_TASK_TIME_LIMIT (a system check says so).
 DIGEST_STUCK_AFTER_MINUTES = env.int("DIGEST_STUCK_AFTER_MINUTES", default=15)
+# A send whose outcome is unknown (maybe sent) waits this long for the ESP's tracking webhook,
+# then gets one careful retry.
+DIGEST_UNKNOWN_QUIET_MINUTES = env.int("DIGEST_UNKNOWN_QUIET_MINUTES", default=60)
+# Queued rows nobody works on (a lost task) are handed out again after this many minutes.
+DIGEST_REQUEUE_AFTER_MINUTES = env.int("DIGEST_REQUEUE_AFTER_MINUTES", default=10)
+# (DIGEST_HEAL_EVERY_MINUTES, how often healing runs, is set above with the beat schedule.)
+# A digest that could not go out (the ESP failing) is retried until this local hour of the
+# reader's day (24: until midnight), then marked failed.
+DIGEST_GIVE_UP_HOUR = env.int("DIGEST_GIVE_UP_HOUR", default=24)
+# Circuit breaker: this many failed ESP calls in a row pause all sending for
+# DIGEST_BREAKER_COOLDOWN seconds (doubling after each failed probe, up to 20 times that and
+# 10 minutes at most). Any accepted call starts the count again.
+DIGEST_BREAKER_FAILURES = env.int("DIGEST_BREAKER_FAILURES", default=5)
+DIGEST_BREAKER_COOLDOWN = env.int("DIGEST_BREAKER_COOLDOWN", default=30)
 # PostgreSQL: write a chunk's Delivery rows on a second connection while the next chunk is planned.
 DIGEST_OVERLAP_WRITES = env.bool("DIGEST_OVERLAP_WRITES", default=True)
 

@@ -235,6 +235,9 @@ class Delivery(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         SENDING = "sending", "Sending"
+        # The ESP call ended without an answer (a timeout after the request left, or the
+        # sender died mid-call): maybe sent. Never re-sent blindly: see digest.daily.healing.
+        UNCERTAIN = "uncertain", "Outcome unknown"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (nothing new)"
@@ -258,8 +261,13 @@ class Delivery(models.Model):
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Set when a sender claims the row; a row stuck in "sending" past a timeout is reclaimed.
+    # Set when a sender claims the row, with the claim's owner (the send task's id): only the
+    # owner writes the outcome. A claim older than DIGEST_STUCK_AFTER_MINUTES (longer than a
+    # task may live) belongs to a dead sender and is healed (digest.daily.healing).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # How many sends of this row ended with an unknown outcome (the careful retry is for 1).
+    unknown_outcomes = models.PositiveSmallIntegerField(default=0, db_default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
@@ -278,7 +286,12 @@ class Delivery(models.Model):
 
 
 # Deliveries that count as "sent" for the no-repeat rule (what a reader got or is getting).
-HISTORY_STATUSES = (Delivery.Status.SENT, Delivery.Status.QUEUED, Delivery.Status.SENDING)
+HISTORY_STATUSES = (
+    Delivery.Status.SENT,
+    Delivery.Status.QUEUED,
+    Delivery.Status.SENDING,
+    Delivery.Status.UNCERTAIN,
+)
 
 
 class SendingSettings(models.Model):

@@ -46,8 +46,8 @@ def measure_floor(digest_date: dt.date) -> Floor:
     now = timezone.now()
     sql = (
         f"INSERT INTO {Delivery._meta.db_table} (subscriber_id, digest_date, status, note, "  # noqa: S608 - fixed SQL
-        "esp_message_id, attempts, error, created_at, updated_at) "
-        f"SELECT id, %s, %s, '', '', 0, '', %s, %s FROM {Subscriber._meta.db_table}"
+        "esp_message_id, attempts, error, claim_token, unknown_outcomes, created_at, updated_at) "
+        f"SELECT id, %s, %s, '', '', 0, '', '', 0, %s, %s FROM {Subscriber._meta.db_table}"
     )
     start = time.perf_counter()
     try:

@@ -2,8 +2,8 @@
 
 Safe to run twice, at once or after a crash: the unique (subscriber,
 digest_date) constraint decides who gets a row, and a row is sent only by the
-task that claims it. Rows left `queued` by a lost task, or `sending` by a dead
-worker, are handed out again by the next run.
+task that claims it. Each run first heals what faults left (digest.daily.healing:
+dead senders' claims, unknown outcomes, work a broker lost).
 """
 
 from __future__ import annotations
@@ -11,19 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
 from digest.daily import storage
 from digest.daily.due import due_chunks, due_readers
 from digest.daily.editions import Plan, Planner
+from digest.daily.healing import heal
 from digest.daily.storage import NewDelivery
-from digest.models import Delivery, SendingSettings
+from digest.models import SendingSettings
 
 logger = logging.getLogger(__name__)
 
@@ -55,21 +57,29 @@ def _create_deliveries(plans: Sequence[Plan], editions: dict[tuple[dt.date, str]
     return storage.insert_deliveries(rows, skipped_note=NOTHING_NEW)
 
 
-def requeue_stuck(*, now: dt.datetime, size: int) -> Iterator[list[int]]:
-    """Rows of the last two days left `sending` by a dead worker or `queued` by a lost
-    task, in chunks of ids to hand out again (each marked as handed out now)."""
-    stale = now - dt.timedelta(minutes=settings.DIGEST_STUCK_AFTER_MINUTES)
-    rows = Delivery.objects.filter(digest_date__gte=now.date() - dt.timedelta(days=2))
-    # updated_at stays the claim time, so these rows count as waiting below.
-    rows.filter(status=Delivery.Status.SENDING, claimed_at__lt=stale).update(
-        status=Delivery.Status.QUEUED, note="re-queued after a stalled send"
-    )
-    waiting = rows.filter(status=Delivery.Status.QUEUED, updated_at__lt=stale)
-    last = 0
-    while ids := list(waiting.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]):
-        last = ids[-1]
-        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.QUEUED).update(updated_at=now)
-        yield ids
+DISPATCHED_HOUR = "digest:dispatch:completed-hour"
+
+
+def hour_key(now: dt.datetime) -> str:
+    """The UTC hour a dispatch run belongs to (what the completion marker holds)."""
+    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H")
+
+
+def mark_dispatched(now: dt.datetime) -> None:
+    """Remember that the dispatch of `now`'s hour finished (healing runs it again otherwise)."""
+    try:
+        cache.set(DISPATCHED_HOUR, hour_key(now), timeout=2 * 24 * 3600)
+    except Exception:
+        logger.exception("could not record the finished dispatch (the next heal runs it again)")
+
+
+def dispatched_this_hour(now: dt.datetime) -> bool:
+    """True when this hour's dispatch finished (False when the cache lost the mark: harmless,
+    a second dispatch queues nothing twice)."""
+    try:
+        return bool(cache.get(DISPATCHED_HOUR) == hour_key(now))
+    except Exception:
+        return False
 
 
 def _close_connection() -> None:
@@ -144,9 +154,8 @@ def dispatch_due(
         report.paused = True
         return report
     if not dry_run:
-        for ids in requeue_stuck(now=now, size=settings.DIGEST_CHUNK_SIZE):
-            report.requeued += len(ids)
-            enqueue(ids)
+        healed = heal(now=now, enqueue=enqueue, size=settings.DIGEST_CHUNK_SIZE)
+        report.requeued += healed.requeued
     planner = Planner(now=now)
     readers = due_readers(now=now, digest_date=digest_date, send_all=send_all, email=email)
     seen_editions: set[tuple[dt.date, str]] = set()
@@ -168,5 +177,7 @@ def dispatch_due(
     if writer:
         writer.close()
     report.editions = len(seen_editions)
+    if not dry_run and digest_date is None and not send_all and email is None:
+        mark_dispatched(now)
     logger.info("dispatch: %s", report.as_dict())
     return report

@@ -1,25 +1,32 @@
 """Send claimed deliveries: one connection (or one ESP batch call) per chunk.
 
-Exactly once: a chunk first claims its rows with a conditional update
-(queued → sending); a row another worker claimed, or already sent, is left
-alone. Each message's outcome is written as soon as it is known (batch mode:
-rejections at once, a chunk's accepted recipients in one write at its end). A failing
-message never stops the rest of its chunk: transient errors put the row back
-to `queued` for a retry with backoff, permanent ones mark it `failed`.
+Exactly once (docs/reliability.md): a chunk first claims its rows with a conditional update
+(queued → sending) under its owner's token (the send task's id); a row another sender
+claimed, or already sent, is left alone, and only the owner writes an outcome. Per message,
+rows go out in id order and each outcome is written (retrying through a database restart)
+before the next send, so a dead sender leaves at most one row in doubt. Batch mode writes
+rejections at once and a chunk's accepted recipients in one write at its end.
+
+What a failure means is digest.daily.send_errors's call: not sent (the row goes back to
+`queued`: retried with backoff, then by later runs until the reader's day ends), never
+(`failed`), or unknown (`uncertain`: never re-sent blindly, see digest.daily.healing).
+Failed and unknown ESP calls feed the circuit breaker (digest.daily.breaker); once it opens,
+the rest of the chunk is given back unsent. If the task is interrupted (its soft time
+limit), the call in flight is `uncertain` and the rows not yet tried are given back.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 from typing import Protocol
 
-from anymail.exceptions import AnymailAPIError, AnymailError, AnymailInvalidAddress, AnymailRecipientsRefused
 from anymail.message import AnymailMessage
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
@@ -27,9 +34,11 @@ from django.db import InterfaceError, OperationalError
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from digest.daily import storage
+from digest.daily import breaker, storage
 from digest.daily.assembly import assemble, merged
+from digest.daily.healing import HealReport, settle_claim
 from digest.daily.rendering import PLACEHOLDERS, RenderedDigest, merge_fields, personalize
+from digest.daily.send_errors import SendVerdict, TransientSendError, send_verdict
 from digest.models import Delivery, Edition
 from subscriptions.links import LinkMaker
 from subscriptions.messages import build_message, unsubscribe_headers
@@ -53,19 +62,9 @@ _EDITION_FIELDS = (
 _REJECTED = {"rejected", "invalid"}
 
 
-class TransientSendError(Exception):
-    """Try again later: the ESP or the network failed for a while."""
-
-
 def is_transient(error: BaseException) -> bool:
-    """True for errors worth retrying: timeouts, 5xx, 429, temporary SMTP codes."""
-    if isinstance(error, AnymailRecipientsRefused | AnymailInvalidAddress | smtplib.SMTPRecipientsRefused):
-        return False
-    if isinstance(error, AnymailAPIError):
-        return error.status_code is None or error.status_code == 429 or error.status_code >= 500
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 400 <= error.smtp_code < 500
-    return isinstance(error, TransientSendError | smtplib.SMTPServerDisconnected | OSError | TimeoutError)
+    """True for errors worth retrying (not sent, and may work later)."""
+    return send_verdict(error) is SendVerdict.RETRY
 
 
 class Addressee(Protocol):
@@ -123,7 +122,12 @@ def _message_domain() -> str:
 class ChunkResult:
     sent: int = 0
     failed: int = 0
+    uncertain: int = 0
+    # Rows to retry soon (a retry of the task, with backoff).
     retry_ids: list[int] = field(default_factory=list)
+    # Rows given back unsent because the ESP's circuit breaker opened: wait this long.
+    released_ids: list[int] = field(default_factory=list)
+    breaker_wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -145,44 +149,48 @@ class Claimed:
     subscriber: Recipient
 
 
-def claim(delivery_ids: Sequence[int]) -> list[Claimed]:
-    """Move queued rows to `sending`; return exactly the rows this call claimed (a row another
-    sender claimed, or already sent, is left alone: see digest.daily.storage.claim). A queued
-    row without an edition cannot be sent: it is marked failed, never retried."""
+def new_token() -> str:
+    """A claim owner's token for a send that is not a Celery task (commands, tests)."""
+    return uuid.uuid4().hex
+
+
+def claim(delivery_ids: Sequence[int], token: str | None = None) -> list[Claimed]:
+    """Move queued rows to `sending` under `token`; return exactly the rows this call claimed
+    (a row another sender claimed, or already sent, is left alone: see
+    digest.daily.storage.claim). A queued row without an edition cannot be sent: it is marked
+    failed, never retried."""
+    token = token or new_token()
     claimed = []
     now = timezone.now()
-    for pk, attempts, edition_id, sid, email, token in storage.claim(delivery_ids, now=now):
+    for pk, attempts, edition_id, sid, email, key in storage.claim(delivery_ids, now=now, token=token):
         if edition_id is None:
             logger.error("delivery %s was queued without an edition: marked failed", pk)
             storage.record_outcome(
-                pk, status=Delivery.Status.FAILED, now=now, error="queued without an edition"
+                pk, status=Delivery.Status.FAILED, now=now, token=token, error="queued without an edition"
             )
             continue
-        claimed.append(Claimed(pk, attempts, edition_id, Recipient(sid, email, token)))
+        claimed.append(Claimed(pk, attempts, edition_id, Recipient(sid, email, key)))
     return claimed
 
 
-def _record(delivery: Claimed, *, outcome: str, message_id: str = "", error: str = "") -> None:
-    """Write one row's outcome (only while it is still this sender's `sending` row)."""
-    now = timezone.now()
-    _reconnecting(
-        lambda: storage.record_outcome(
-            delivery.pk, status=outcome, now=now, error=error, message_id=message_id
-        )
-    )
+# Seconds between tries of an outcome write while the database is away (about a minute in all).
+WRITE_BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
-def _reconnecting(write: Callable[[], object]) -> object:
-    """Run a write; if the database dropped the connection (restart, failover, killed
-    backend), reconnect and write once more, so a message that went out is recorded."""
-    try:
-        return write()
-    except (OperationalError, InterfaceError):
-        if db_connection.in_atomic_block:
-            raise
-        logger.warning("database connection lost while recording a send: reconnecting")
-        db_connection.close()
-        return write()
+def durably(write: Callable[[], object]) -> object:
+    """Run a write; while the database is unreachable (restart, failover, killed backend),
+    reconnect and try again with backoff (WRITE_BACKOFF), so a message that went out is
+    recorded once. Conditional writes make a repeat harmless."""
+    for pause in (*WRITE_BACKOFF, None):
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if db_connection.in_atomic_block or pause is None:
+                raise
+            logger.warning("database unreachable while recording a send: retrying in %.1f s", pause)
+            db_connection.close()
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def describe(error: BaseException) -> str:
@@ -196,16 +204,6 @@ def describe(error: BaseException) -> str:
     return " ".join(f"{prefix}: {text}".split())[:2000]
 
 
-def _fail_or_retry(delivery: Claimed, error: BaseException, result: ChunkResult) -> None:
-    if is_transient(error) and delivery.attempts < settings.DIGEST_MAX_ATTEMPTS:
-        _record(delivery, outcome=Delivery.Status.QUEUED, error=f"will retry: {describe(error)}")
-        result.retry_ids.append(delivery.pk)
-    else:
-        _record(delivery, outcome=Delivery.Status.FAILED, error=describe(error))
-        result.failed += 1
-        logger.warning("delivery %s failed: %s", delivery.pk, describe(error))
-
-
 def _message_id(message: AnymailMessage) -> tuple[str, bool]:
     """(ESP message id, rejected?) from anymail_status, or our own Message-ID for plain backends."""
     status = getattr(message, "anymail_status", None)
@@ -215,19 +213,97 @@ def _message_id(message: AnymailMessage) -> tuple[str, bool]:
     return message.extra_headers.get("Message-ID", ""), False
 
 
-def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> ChunkResult:
-    """Send one message per claimed delivery over one connection; record each outcome."""
-    result = ChunkResult()
+class _Chunk:
+    """One claim's sending: the owner's token, the outcomes so far, the rows not yet tried."""
+
+    def __init__(self, deliveries: Sequence[Claimed], token: str) -> None:
+        self.token = token
+        self.result = ChunkResult()
+        self.untried = {d.pk for d in deliveries}
+
+    def record(self, delivery: Claimed, *, outcome: str, message_id: str = "", error: str = "") -> None:
+        """Write one row's outcome (only while it is still this claim's `sending` row)."""
+        self.untried.discard(delivery.pk)
+        now = timezone.now()
+        durably(
+            lambda: storage.record_outcome(
+                delivery.pk, status=outcome, now=now, token=self.token, error=error, message_id=message_id
+            )
+        )
+
+    def esp_accepted(self) -> None:
+        breaker.record_success()
+
+    def failed_call(self, group: Sequence[Claimed], error: BaseException) -> bool:
+        """Record an ESP call that failed for `group`; True when sending must stop (breaker open)."""
+        verdict = send_verdict(error)
+        for delivery in group:
+            if verdict is SendVerdict.UNKNOWN:
+                self.record(
+                    delivery, outcome=Delivery.Status.UNCERTAIN, error=f"outcome unknown: {describe(error)}"
+                )
+                self.result.uncertain += 1
+            elif verdict is SendVerdict.RETRY:
+                self._retry_later(delivery, error)
+            else:
+                self.record(delivery, outcome=Delivery.Status.FAILED, error=describe(error))
+                self.result.failed += 1
+                logger.warning("delivery %s failed: %s", delivery.pk, describe(error))
+        if verdict is SendVerdict.PERMANENT:
+            return False
+        return breaker.record_failure()
+
+    def _retry_later(self, delivery: Claimed, error: BaseException) -> None:
+        if delivery.attempts < settings.DIGEST_MAX_ATTEMPTS:
+            self.record(delivery, outcome=Delivery.Status.QUEUED, error=f"will retry: {describe(error)}")
+            self.result.retry_ids.append(delivery.pk)
+        else:  # later runs take it (digest.daily.healing) until the reader's day ends
+            self.record(
+                delivery, outcome=Delivery.Status.QUEUED, error=f"left for a later run: {describe(error)}"
+            )
+
+    def give_back(self, note: str) -> None:
+        """Release the rows never tried (queued again, their attempt not counted)."""
+        ids = sorted(self.untried)
+        self.untried.clear()
+        if ids:
+            now = timezone.now()
+            durably(lambda: storage.release(ids, now=now, token=self.token, note=note))
+            self.result.released_ids += ids
+
+    def stop_for_breaker(self) -> None:
+        self.give_back("the ESP's circuit breaker opened before this row was sent")
+        self.result.breaker_wait = breaker.seconds_left()
+
+
+def _interrupted(chunk: _Chunk, in_flight: Sequence[Claimed], error: BaseException) -> None:
+    """The task is being stopped (soft time limit, shutdown) mid-chunk: the call in flight may
+    have gone out; the rows never tried go back to the queue."""
+    logger.warning(
+        "send interrupted (%s): %d in flight, %d untried", describe(error), len(in_flight), len(chunk.untried)
+    )
+    for delivery in in_flight:
+        if delivery.pk in chunk.untried:
+            chunk.record(delivery, outcome=Delivery.Status.UNCERTAIN, error=f"interrupted: {describe(error)}")
+            chunk.result.uncertain += 1
+    chunk.give_back("the send was interrupted before this row was sent")
+
+
+def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition], token: str) -> ChunkResult:
+    """Send one message per claimed delivery, in id order, over one connection; record each
+    outcome before the next send."""
+    chunk = _Chunk(deliveries, token)
     connection = get_connection()
     try:
         connection.open()
     except Exception as error:
-        for delivery in deliveries:
-            _fail_or_retry(delivery, TransientSendError(f"connection failed: {describe(error)}"), result)
-        return result
+        if chunk.failed_call(deliveries, TransientSendError(f"connection failed: {describe(error)}")):
+            chunk.result.breaker_wait = breaker.seconds_left()
+        return chunk.result
     links = LinkMaker()
+    in_flight: list[Claimed] = []
     try:
-        for delivery in deliveries:
+        for delivery in sorted(deliveries, key=lambda d: d.pk):
             try:
                 message = build_digest_message(
                     rendered_or_edition=editions[delivery.edition_id],
@@ -236,31 +312,46 @@ def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition]) ->
                     connection=connection,
                     links=reader_links(links, delivery.subscriber.token_key),
                 )
-                message.send()
-            except (AnymailError, smtplib.SMTPException, OSError, TimeoutError) as error:
-                _fail_or_retry(delivery, error, result)
-                continue
+            except SoftTimeLimitExceeded:
+                raise
             except Exception as error:  # a bad row (e.g. an unusable address) fails alone
-                logger.exception("delivery %s could not be built or sent", delivery.pk)
-                _fail_or_retry(delivery, error, result)
+                logger.exception("delivery %s could not be built", delivery.pk)
+                chunk.record(delivery, outcome=Delivery.Status.FAILED, error=describe(error))
+                chunk.result.failed += 1
                 continue
+            in_flight = [delivery]
+            try:
+                message.send()
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception as error:
+                in_flight = []
+                if chunk.failed_call([delivery], error):
+                    chunk.stop_for_breaker()
+                    break
+                continue
+            in_flight = []
+            chunk.esp_accepted()
             message_id, rejected = _message_id(message)
             if rejected:
-                _record(delivery, outcome=Delivery.Status.FAILED, error="recipient rejected by the ESP")
-                result.failed += 1
+                chunk.record(delivery, outcome=Delivery.Status.FAILED, error="recipient rejected by the ESP")
+                chunk.result.failed += 1
             else:
-                _record(delivery, outcome=Delivery.Status.SENT, message_id=message_id)
-                result.sent += 1
+                chunk.record(delivery, outcome=Delivery.Status.SENT, message_id=message_id)
+                chunk.result.sent += 1
+    except BaseException as error:  # SoftTimeLimitExceeded, shutdown
+        _interrupted(chunk, in_flight, error)
+        raise
     finally:
         connection.close()
-    return result
+    return chunk.result
 
 
-def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> ChunkResult:
+def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition], token: str) -> ChunkResult:
     """One ESP call per shared edition in the chunk, and one per PERSONAL_BATCH readers of
     personal editions (their cards in the merge data), with per-recipient merge_data / headers /
     metadata. Rejections are written at once; accepted recipients in one write at the end."""
-    result = ChunkResult()
+    chunk = _Chunk(deliveries, token)
     groups: dict[tuple[str, object, str] | int, list[Claimed]] = {}
     personal = merged(e for e in editions.values() if e.personal)
     for delivery in deliveries:
@@ -271,20 +362,39 @@ def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition]) -> C
         groups.setdefault(key, []).append(delivery)
     links = LinkMaker()
     sent: list[tuple[int, str]] = []
-    for key, group in groups.items():
-        size = settings.DIGEST_PERSONAL_BATCH if isinstance(key, tuple) else len(group)
-        for start in range(0, len(group), size):
-            batch = group[start : start + size]
-            message = _batch_message(batch, editions, personal, links)
-            try:
-                message.send()
-            except Exception as error:  # the ESP call failed for the whole group
-                for d in batch:
-                    _fail_or_retry(d, error, result)
-                continue
-            _record_batch(batch, message, result, sent)
-    _mark_sent(sent)
-    return result
+    in_flight: list[Claimed] = []
+    try:
+        for key, group in groups.items():
+            size = settings.DIGEST_PERSONAL_BATCH if isinstance(key, tuple) else len(group)
+            for start in range(0, len(group), size):
+                batch = group[start : start + size]
+                message = _batch_message(batch, editions, personal, links)
+                in_flight = batch
+                try:
+                    message.send()
+                except SoftTimeLimitExceeded:
+                    raise
+                except Exception as error:  # the ESP call failed for the whole group
+                    in_flight = []
+                    if chunk.failed_call(batch, error):
+                        chunk.stop_for_breaker()
+                        raise _BreakerOpen from None
+                    continue
+                in_flight = []
+                chunk.esp_accepted()
+                _record_batch(batch, message, chunk, sent)
+    except _BreakerOpen:
+        pass
+    except BaseException as error:  # SoftTimeLimitExceeded, shutdown: keep what is known
+        _mark_sent(sent, chunk.token)
+        _interrupted(chunk, in_flight, error)
+        raise
+    _mark_sent(sent, chunk.token)
+    return chunk.result
+
+
+class _BreakerOpen(Exception):
+    """Internal: leave the batch loops."""
 
 
 def _batch_message(
@@ -325,35 +435,60 @@ def _batch_message(
 
 
 def _record_batch(
-    group: Sequence[Claimed], message: AnymailMessage, result: ChunkResult, sent: list[tuple[int, str]]
+    group: Sequence[Claimed], message: AnymailMessage, chunk: _Chunk, sent: list[tuple[int, str]]
 ) -> None:
     """Rejected recipients are marked failed now; accepted ones join `sent` (see _mark_sent)."""
     recipients = message.anymail_status.recipients
     for d in group:
         status = recipients.get(d.subscriber.email)
         if status is not None and status.status in _REJECTED:
-            _record(d, outcome=Delivery.Status.FAILED, error=f"recipient {status.status} by the ESP")
-            result.failed += 1
+            chunk.record(d, outcome=Delivery.Status.FAILED, error=f"recipient {status.status} by the ESP")
+            chunk.result.failed += 1
         else:
+            chunk.untried.discard(d.pk)
             esp_id = status.message_id if status is not None else None
             sent.append((d.pk, "" if esp_id is None else str(esp_id)[:200]))
-            result.sent += 1
+            chunk.result.sent += 1
 
 
-def _mark_sent(sent: Sequence[tuple[int, str]]) -> None:
+def _mark_sent(sent: Sequence[tuple[int, str]], token: str) -> None:
     """Record a chunk's accepted recipients (one write on PostgreSQL: see storage.mark_sent)."""
     if sent:
         now = timezone.now()
-        _reconnecting(lambda: storage.mark_sent(sent, now=now))
+        durably(lambda: storage.mark_sent(sent, now=now, token=token))
 
 
-def send_chunk(delivery_ids: Sequence[int]) -> ChunkResult:
-    """Claim and send these deliveries (DIGEST_SEND_MODE decides per-message or batch)."""
-    deliveries = claim(delivery_ids)
+def adopt_own_claim(delivery_ids: Sequence[int], token: str) -> None:
+    """A task Celery hands out again (its worker died) finds its earlier run's rows still
+    `sending` under its own id: that run is dead, so they are settled now, as healing would
+    after the lease (digest.daily.healing.settle_claim), instead of an hour later."""
+    left = list(
+        Delivery.objects.filter(
+            pk__in=list(delivery_ids), status=Delivery.Status.SENDING, claim_token=token
+        ).values_list("pk", flat=True)
+    )
+    if left:
+        settle_claim(token, left, now=timezone.now(), report=HealReport())
+
+
+def send_chunk(delivery_ids: Sequence[int], token: str | None = None) -> ChunkResult:
+    """Claim and send these deliveries under `token` (the send task's id; DIGEST_SEND_MODE
+    decides per-message or batch). Nothing is claimed while the ESP's breaker is open."""
+    token = token or new_token()
+    adopt_own_claim(delivery_ids, token)
+    wait = breaker.wait_seconds()
+    if wait > 0:
+        return ChunkResult(released_ids=list(delivery_ids), breaker_wait=wait)
+    deliveries = claim(delivery_ids, token)
     if not deliveries:
         return ChunkResult()
+    return send_claim(deliveries, token)
+
+
+def send_claim(deliveries: Sequence[Claimed], token: str) -> ChunkResult:
+    """Send rows already claimed under `token` (DIGEST_SEND_MODE decides how)."""
     editions = Edition.objects.only(*_EDITION_FIELDS).in_bulk({d.edition_id for d in deliveries})
     if settings.DIGEST_SEND_MODE == "batch":
-        return send_batch(deliveries, editions)
+        return send_batch(deliveries, editions, token)
     assemble(editions.values())  # personal editions: their cards put together here
-    return send_claimed(deliveries, editions)
+    return send_claimed(deliveries, editions, token)

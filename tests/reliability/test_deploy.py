@@ -143,6 +143,21 @@ def test_admin_needs_a_login_in_production(production_env):
             "paperboy.E107",
             "cannot send merge data",
         ),
+        (
+            {"DIGEST_STUCK_AFTER_MINUTES": "5", "CELERY_TASK_TIME_LIMIT": "360"},
+            "paperboy.E108",
+            "a claim could be taken from a sender that is still sending",
+        ),
+        (
+            {"CELERY_VISIBILITY_TIMEOUT": "300", "CELERY_TASK_TIME_LIMIT": "360"},
+            "paperboy.E109",
+            "could hand a running send task to a second worker",
+        ),
+        (
+            {"CELERY_TASK_SOFT_TIME_LIMIT": "400", "CELERY_TASK_TIME_LIMIT": "360"},
+            "paperboy.E110",
+            "is not below CELERY_TASK_TIME_LIMIT",
+        ),
     ],
     ids=[
         "sqlite",
@@ -153,6 +168,9 @@ def test_admin_needs_a_login_in_production(production_env):
         "http-site",
         "bad-proxy",
         "batch-smtp",
+        "lease-too-short",
+        "visibility-too-short",
+        "soft-above-hard",
     ],
 )
 def test_production_refuses_unsafe_settings_in_checks_and_at_server_start(

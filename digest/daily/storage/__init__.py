@@ -14,11 +14,11 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from digest.daily.storage import portable, postgres
 from digest.daily.storage.rows import ClaimedRow, DueRow, EditionIds, NewDelivery, ReaderDay
-from digest.models import Edition
+from digest.models import Delivery, Edition
 from subscriptions.models import Subscriber
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "overlapped_writes",
     "recent_editions",
     "record_outcome",
+    "release",
 ]
 
 
@@ -53,11 +54,11 @@ class _Backend(Protocol):
     def recent_editions(self, readers: Sequence[ReaderDay], *, days: int) -> dict[int, list[int]]: ...
     def insert_editions(self, new: Sequence[Edition]) -> EditionIds: ...
     def insert_deliveries(self, rows: Sequence[NewDelivery], *, skipped_note: str) -> list[int]: ...
-    def claim(self, delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]: ...
+    def claim(self, delivery_ids: Sequence[int], *, now: dt.datetime, token: str) -> list[ClaimedRow]: ...
     def record_outcome(
-        self, delivery_id: int, *, status: str, now: dt.datetime, error: str, message_id: str
+        self, delivery_id: int, *, status: str, now: dt.datetime, error: str, message_id: str, token: str
     ) -> int: ...
-    def mark_sent(self, sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None: ...
+    def mark_sent(self, sent: Sequence[tuple[int, str]], *, now: dt.datetime, token: str) -> None: ...
 
 
 def _backend() -> _Backend:
@@ -98,21 +99,36 @@ def insert_deliveries(rows: Sequence[NewDelivery], *, skipped_note: str) -> list
     return _backend().insert_deliveries(rows, skipped_note=skipped_note)
 
 
-def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:
-    """Move queued rows to `sending` and return exactly the rows this call took, by id."""
+def claim(delivery_ids: Sequence[int], *, now: dt.datetime, token: str) -> list[ClaimedRow]:
+    """Move queued rows to `sending` under the claim `token` (its owner) and return exactly the
+    rows this call took, by id."""
     if not delivery_ids:
         return []
-    return _backend().claim(delivery_ids, now=now)
+    return _backend().claim(delivery_ids, now=now, token=token)
 
 
 def record_outcome(
-    delivery_id: int, *, status: str, now: dt.datetime, error: str = "", message_id: str = ""
+    delivery_id: int, *, status: str, now: dt.datetime, token: str, error: str = "", message_id: str = ""
 ) -> int:
-    """Write one row's outcome if it is still `sending`; the number of rows written."""
-    return _backend().record_outcome(delivery_id, status=status, now=now, error=error, message_id=message_id)
+    """Write one row's outcome if it is still `sending` under `token` (only the claim's owner
+    writes); the number of rows written. `uncertain` also counts an unknown outcome."""
+    return _backend().record_outcome(
+        delivery_id, status=status, now=now, error=error, message_id=message_id, token=token
+    )
 
 
-def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None:
-    """Mark accepted (delivery id, ESP message id) rows `sent`, those still `sending` only."""
+def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime, token: str) -> None:
+    """Mark accepted (delivery id, ESP message id) rows `sent`, those still `sending` under
+    `token` only."""
     if sent:
-        _backend().mark_sent(sent, now=now)
+        _backend().mark_sent(sent, now=now, token=token)
+
+
+def release(delivery_ids: Sequence[int], *, now: dt.datetime, token: str, note: str) -> int:
+    """Give back claimed rows that were never sent (`queued` again, the claim's attempt not
+    counted); only rows still `sending` under `token`. Rows released."""
+    if not delivery_ids:
+        return 0
+    return Delivery.objects.filter(
+        pk__in=list(delivery_ids), status=Delivery.Status.SENDING, claim_token=token
+    ).update(status=Delivery.Status.QUEUED, attempts=F("attempts") - 1, note=note[:200], updated_at=now)

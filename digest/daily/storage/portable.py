@@ -120,10 +120,16 @@ def insert_deliveries(rows: Sequence[NewDelivery], *, skipped_note: str) -> list
     ]
 
 
-def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:
-    """Move queued rows to `sending` (attempts + 1); exactly the rows this call moved: the
-    conditional update plus this claim's own timestamp decide."""
-    stamp = {"status": Delivery.Status.SENDING, "claimed_at": now, "updated_at": now}
+def claim(delivery_ids: Sequence[int], *, now: dt.datetime, token: str) -> list[ClaimedRow]:
+    """Move queued rows to `sending` (attempts + 1) under `token`; exactly the rows this call
+    moved: the conditional update plus the claim's own token decide."""
+    stamp = {
+        "status": Delivery.Status.SENDING,
+        "claimed_at": now,
+        "updated_at": now,
+        "claim_token": token,
+        "note": "",
+    }
     mine = list(
         Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.QUEUED).values_list(
             "pk", flat=True
@@ -132,40 +138,44 @@ def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:
     Delivery.objects.filter(pk__in=mine, status=Delivery.Status.QUEUED).update(
         attempts=F("attempts") + 1, **stamp
     )
-    rows = Delivery.objects.filter(pk__in=mine, status=Delivery.Status.SENDING, claimed_at=now)
+    rows = Delivery.objects.filter(pk__in=mine, status=Delivery.Status.SENDING, claim_token=token)
     return list(rows.order_by("pk").values_list(*CLAIM_FIELDS))
 
 
 _OUTCOME_SQL = (
-    "UPDATE {table} SET status = %s, updated_at = %s, error = %s{sent} WHERE id = %s AND status = %s"
+    "UPDATE {table} SET status = %s, updated_at = %s, error = %s{extra} "
+    "WHERE id = %s AND status = %s AND claim_token = %s"
 )
 
 
-def record_outcome(delivery_id: int, *, status: str, now: dt.datetime, error: str, message_id: str) -> int:
-    """Write one row's outcome while it is still `sending`; rows written (0 or 1). Fixed SQL,
-    valid on every backend: per-message sending writes once per message, so no ORM query
-    building on that path."""
+def record_outcome(
+    delivery_id: int, *, status: str, now: dt.datetime, error: str, message_id: str, token: str
+) -> int:
+    """Write one row's outcome while it is still `sending` under `token`; rows written (0 or
+    1). Fixed SQL, valid on every backend: per-message sending writes once per message, so no
+    ORM query building on that path."""
     sent = status == Delivery.Status.SENT
     stamp = connection.ops.adapt_datetimefield_value(now)
-    sql = _OUTCOME_SQL.format(
-        table=Delivery._meta.db_table, sent=", esp_message_id = %s, sent_at = %s" if sent else ""
-    )
+    extra = ", esp_message_id = %s, sent_at = %s" if sent else ""
+    if status == Delivery.Status.UNCERTAIN:
+        extra = ", unknown_outcomes = unknown_outcomes + 1"
+    sql = _OUTCOME_SQL.format(table=Delivery._meta.db_table, extra=extra)
     params: list[Any] = [status, stamp, error[:2000]]
     params += [message_id[:200], stamp] if sent else []
-    params += [delivery_id, Delivery.Status.SENDING.value]
+    params += [delivery_id, Delivery.Status.SENDING.value, token]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         written: int = cursor.rowcount
         return written
 
 
-def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None:
-    """Mark accepted `(delivery id, ESP message id)` rows sent (rows still `sending` only):
-    one UPDATE per distinct message id."""
+def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime, token: str) -> None:
+    """Mark accepted `(delivery id, ESP message id)` rows sent (rows still `sending` under
+    `token` only): one UPDATE per distinct message id."""
     by_id: dict[str, list[int]] = {}
     for pk, esp_id in sent:
         by_id.setdefault(esp_id, []).append(pk)
     for esp_id, ids in by_id.items():
-        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING).update(
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING, claim_token=token).update(
             status=Delivery.Status.SENT, esp_message_id=esp_id, sent_at=now, updated_at=now, error=""
         )

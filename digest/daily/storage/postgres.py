@@ -101,10 +101,11 @@ def insert_editions(new: Sequence[Edition]) -> EditionIds:
 
 _INSERT_DELIVERIES_SQL = """
 INSERT INTO {table} (subscriber_id, digest_date, edition_id, status, note,
-                     esp_message_id, attempts, error, created_at, updated_at)
+                     esp_message_id, attempts, error, claim_token, unknown_outcomes,
+                     created_at, updated_at)
 SELECT v.subscriber_id, v.digest_date, v.edition_id,
        CASE WHEN v.edition_id IS NULL THEN %s ELSE %s END,
-       CASE WHEN v.edition_id IS NULL THEN %s ELSE '' END, '', 0, '', %s, %s
+       CASE WHEN v.edition_id IS NULL THEN %s ELSE '' END, '', 0, '', '', 0, %s, %s
 FROM unnest(%s::bigint[], %s::date[], %s::bigint[]) AS v(subscriber_id, digest_date, edition_id)
 ON CONFLICT (subscriber_id, digest_date) DO NOTHING
 RETURNING id, status
@@ -133,17 +134,26 @@ _CLAIM_SQL = """
 WITH mine AS (
     SELECT id FROM {delivery} WHERE id = ANY(%s::bigint[]) AND status = %s ORDER BY id FOR UPDATE SKIP LOCKED
 )
-UPDATE {delivery} AS d SET status = %s, attempts = d.attempts + 1, claimed_at = %s, updated_at = %s
+UPDATE {delivery} AS d
+SET status = %s, attempts = d.attempts + 1, claimed_at = %s, updated_at = %s, claim_token = %s, note = ''
 FROM mine, {subscriber} AS s
 WHERE d.id = mine.id AND s.id = d.subscriber_id
 RETURNING d.id, d.attempts, d.edition_id, s.id, s.email, s.token_key
 """
 
 
-def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:
-    """One statement that locks the queued rows it takes and moves them to `sending`."""
+def claim(delivery_ids: Sequence[int], *, now: dt.datetime, token: str) -> list[ClaimedRow]:
+    """One statement that locks the queued rows it takes and moves them to `sending` under
+    `token`."""
     sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, subscriber=Subscriber._meta.db_table)
-    params: list[Any] = [int_array(delivery_ids), Delivery.Status.QUEUED, Delivery.Status.SENDING, now, now]
+    params: list[Any] = [
+        int_array(delivery_ids),
+        Delivery.Status.QUEUED,
+        Delivery.Status.SENDING,
+        now,
+        now,
+        token,
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return sorted(cursor.fetchall())
@@ -151,11 +161,12 @@ def claim(delivery_ids: Sequence[int], *, now: dt.datetime) -> list[ClaimedRow]:
 
 _MARK_SENT_SQL = """
 UPDATE {table} AS d SET status = %s, esp_message_id = v.esp_id, sent_at = %s, updated_at = %s, error = ''
-FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id) WHERE d.id = v.id AND d.status = %s
+FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id)
+WHERE d.id = v.id AND d.status = %s AND d.claim_token = %s
 """
 
 
-def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None:
+def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime, token: str) -> None:
     """One UPDATE for all accepted rows, each with its own ESP message id."""
     params: list[Any] = [
         Delivery.Status.SENT,
@@ -164,6 +175,7 @@ def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime) -> None:
         int_array(pk for pk, _ in sent),
         text_array(esp_id for _, esp_id in sent),
         Delivery.Status.SENDING,
+        token,
     ]
     with connection.cursor() as cursor:
         cursor.execute(_MARK_SENT_SQL.format(table=Delivery._meta.db_table), params)

@@ -10,9 +10,10 @@ from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core import mail
 
 from digest.daily.dispatch import dispatch_due
+from digest.daily.healing import DIED_MID_SEND, GAVE_UP
 from digest.daily.sending import send_chunk
 from digest.models import Delivery, SendingSettings
-from digest.tasks import dispatch_due_digests, enqueue_chunk, send_delivery_chunk
+from digest.tasks import dispatch_due_digests, enqueue_chunk, heal_deliveries, send_delivery_chunk
 from subscriptions.models import EmailEvent
 from subscriptions.signals import email_event_recorded
 from tests.digest.daily import fake_esp
@@ -113,13 +114,37 @@ def test_a_refused_recipient_is_failed_and_not_retried(readers, esp):
     assert len(_sent_to()) == 4  # one failure never stops the rest of its chunk
 
 
-def test_transient_errors_give_up_after_max_attempts(readers, esp, settings):
+def test_a_row_out_of_quick_retries_is_retried_by_later_runs_and_nobody_is_lost(readers, esp, settings):
     settings.DIGEST_MAX_ATTEMPTS = 2
-    esp.script["r3@example.com"] = [AnymailAPIError("down", status_code=500)] * 5
+    esp.script["r3@example.com"] = [AnymailAPIError("down", status_code=500)] * 3
     dispatch_due_digests()
     row = Delivery.objects.get(subscriber__email="r3@example.com")
-    assert row.status == Delivery.Status.FAILED
-    assert row.attempts == 2
+    assert (row.status, row.attempts) == (Delivery.Status.QUEUED, 2)
+    assert row.error.startswith("left for a later run")
+
+    with time_machine.travel(NOW + dt.timedelta(minutes=11), tick=False):
+        heal_deliveries()  # the ESP still fails once more
+    with time_machine.travel(NOW + dt.timedelta(minutes=22), tick=False):
+        heal_deliveries()
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Delivery.Status.SENT, 4)
+    assert _sent_to().count("r3@example.com") == 1
+
+
+def test_a_digest_the_esp_refuses_all_day_fails_when_the_readers_day_ends(readers, esp, settings):
+    settings.DIGEST_MAX_ATTEMPTS = 1
+    esp.script["r3@example.com"] = [AnymailAPIError("down", status_code=500)] * 100
+    dispatch_due_digests()
+    with time_machine.travel(NOW + dt.timedelta(hours=6), tick=False):
+        heal_deliveries()
+        assert Delivery.objects.get(subscriber__email="r3@example.com").status == Delivery.Status.QUEUED
+    with time_machine.travel(dt.datetime(2026, 3, 3, 0, 5, tzinfo=dt.UTC), tick=False):
+        report = heal_deliveries()
+
+    row = Delivery.objects.get(subscriber__email="r3@example.com")
+    assert (row.status, row.note) == (Delivery.Status.FAILED, GAVE_UP)
+    assert report["gave_up"] == 1
 
 
 def test_rejected_status_from_the_esp_marks_the_delivery_failed(readers, esp):
@@ -128,15 +153,30 @@ def test_rejected_status_from_the_esp_marks_the_delivery_failed(readers, esp):
     assert Delivery.objects.get(subscriber__email="r4@example.com").status == Delivery.Status.FAILED
 
 
-def test_rows_stuck_in_sending_after_a_crash_are_sent_by_the_next_run(readers):
+def test_a_dead_senders_claim_is_settled_by_the_next_run_without_a_blind_resend(readers):
     captured: list[list[int]] = []
     dispatch_due(enqueue=captured.append)
-    Delivery.objects.update(status=Delivery.Status.SENDING, claimed_at=NOW)  # the worker died
+    (ids,) = captured
+    # The sender died while sending the chunk's first row (per message, in id order).
+    Delivery.objects.update(
+        status=Delivery.Status.SENDING, claimed_at=NOW, claim_token="dead-task", attempts=1
+    )
     with time_machine.travel(NOW + dt.timedelta(minutes=30), tick=False):
         report = dispatch_due_digests()
-    assert report["requeued"] == 5
-    assert len(mail.outbox) == 5
-    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+    assert report["requeued"] == 4
+    first = Delivery.objects.get(pk=min(ids))
+    assert (first.status, first.unknown_outcomes, first.note) == (Delivery.Status.UNCERTAIN, 1, DIED_MID_SEND)
+    assert len(mail.outbox) == 4
+    assert first.subscriber.email not in _sent_to()
+    assert set(Delivery.objects.exclude(pk=first.pk).values_list("attempts", flat=True)) == {1}
+
+    # The ESP never says a word about it: one careful retry after the quiet period.
+    with time_machine.travel(NOW + dt.timedelta(minutes=30 + 61), tick=False):
+        heal_deliveries()
+    first.refresh_from_db()
+    assert (first.status, first.note) == (Delivery.Status.SENT, "")
+    assert _sent_to() == sorted(r.email for r in readers)
 
 
 def test_queued_rows_whose_task_was_lost_are_sent_by_the_next_run(readers):

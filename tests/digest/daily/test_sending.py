@@ -5,20 +5,33 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import threading
+from typing import TYPE_CHECKING, cast
 
 import pytest
+import requests
 import time_machine
-from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+    AnymailRequestsAPIError,
+)
 from django.core import mail
 from django.db import connection
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from digest.daily.dispatch import dispatch_due
+from digest.daily.send_errors import SendVerdict, send_verdict
 from digest.daily.sending import claim, is_transient, send_chunk
 from digest.models import Delivery
 from subscriptions.links import unsubscribe_url
 from tests.digest.daily import fake_esp
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
 from tests.sent_mail import anymail_message, esp_params, first_alternative
+
+if TYPE_CHECKING:
+    from urllib3.connection import HTTPConnection
+    from urllib3.connectionpool import ConnectionPool
 
 pytestmark = pytest.mark.django_db
 
@@ -122,30 +135,73 @@ def test_a_connection_that_cannot_open_puts_every_row_back_for_a_retry(chunk, es
 
 
 def test_sending_a_chunk_per_message_takes_a_fixed_number_of_queries(chunk, django_assert_max_num_queries):
-    # claim (2 statements in a transaction with row locks, 3 without), editions,
-    # one status update per message; BEGIN/COMMIT count as queries on PostgreSQL
-    with django_assert_max_num_queries(5 + len(chunk)):
+    # the look for this claim's own earlier run, claim (2 statements in a transaction with
+    # row locks, 3 without), editions, one status update per message; BEGIN/COMMIT count as
+    # queries on PostgreSQL
+    with django_assert_max_num_queries(6 + len(chunk)):
         send_chunk(chunk)
 
 
+def _requests_error(kind: type[Exception], inner: object = None) -> Exception:
+    """What anymail raises when requests fails (base_requests.post_to_esp): an error that is
+    both its own and requests' kind, raised from requests' original one."""
+    original = kind(inner) if inner is not None else kind("failed")
+    both = type("AnymailRequestsAPIError", (AnymailRequestsAPIError, kind), {})
+    try:
+        raise both("Error posting to https://api.example.com/v3/messages:") from original
+    except AnymailRequestsAPIError as error:
+        return error
+
+
+def _http_answer(status: int) -> Exception:
+    """What anymail raises for an HTTP answer outside 2xx (raise_for_status)."""
+    response = requests.Response()
+    response.status_code = status
+    return AnymailRequestsAPIError(response=response)
+
+
+# urllib3 keeps the pool and connection on its errors; the verdict never looks at them.
+_NO_POOL = cast("ConnectionPool", None)
+_NO_CONNECTION = cast("HTTPConnection", None)
+RETRY, PERMANENT, UNKNOWN = SendVerdict.RETRY, SendVerdict.PERMANENT, SendVerdict.UNKNOWN
+
+
 @pytest.mark.parametrize(
-    ("error", "transient"),
+    ("error", "verdict"),
     [
-        (AnymailAPIError("server", status_code=503), True),
-        (AnymailAPIError("slow down", status_code=429), True),
-        (AnymailAPIError("no response"), True),
-        (AnymailAPIError("bad request", status_code=422), False),
-        (AnymailRecipientsRefused("refused"), False),
-        (AnymailInvalidAddress("bad address"), False),
-        (smtplib.SMTPResponseException(421, b"busy"), True),
-        (smtplib.SMTPResponseException(550, b"no such user"), False),
-        (smtplib.SMTPServerDisconnected("gone"), True),
-        (TimeoutError(), True),
-        (ValueError("bug"), False),
+        (AnymailAPIError("server", status_code=503), RETRY),
+        (AnymailAPIError("slow down", status_code=429), RETRY),
+        (AnymailAPIError("no response"), RETRY),
+        (AnymailAPIError("bad request", status_code=422), PERMANENT),
+        (AnymailAPIError("accepted, unreadable answer", status_code=200), UNKNOWN),
+        (AnymailRecipientsRefused("refused"), PERMANENT),
+        (AnymailInvalidAddress("bad address"), PERMANENT),
+        (_http_answer(500), RETRY),
+        (_http_answer(502), RETRY),
+        (_http_answer(429), RETRY),
+        (_http_answer(400), PERMANENT),
+        (_requests_error(requests.ReadTimeout), UNKNOWN),
+        (_requests_error(requests.ConnectTimeout), RETRY),
+        (
+            _requests_error(
+                requests.ConnectionError,
+                MaxRetryError(_NO_POOL, "/", NewConnectionError(_NO_CONNECTION, "refused")),
+            ),
+            RETRY,
+        ),
+        (_requests_error(requests.ConnectionError, ProtocolError("Connection aborted.")), UNKNOWN),
+        (smtplib.SMTPResponseException(421, b"busy"), RETRY),
+        (smtplib.SMTPResponseException(550, b"no such user"), PERMANENT),
+        (smtplib.SMTPConnectError(421, b"not now"), RETRY),
+        (smtplib.SMTPServerDisconnected("gone"), UNKNOWN),
+        (ConnectionRefusedError(), RETRY),
+        (TimeoutError(), UNKNOWN),
+        (ValueError("bug"), PERMANENT),
     ],
 )
-def test_only_temporary_errors_are_retried(error, transient):
-    assert is_transient(error) is transient
+def test_what_a_failed_send_means(error, verdict):
+    assert send_verdict(error) is verdict
+    assert is_transient(error) is (verdict is RETRY)
 
 
 @pytest.mark.skipif(

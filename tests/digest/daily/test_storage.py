@@ -5,6 +5,7 @@ portable one is checked against what the daily run needs."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -126,13 +127,31 @@ def test_claim_takes_queued_rows_once_and_record_writes_only_a_sending_row(backe
         subscriber=SubscriberFactory(email="y@example.com"), digest_date=DAY, edition=edition,
         status=Delivery.Status.SENT,
     )  # fmt: skip
-    (row,) = backend.claim([queued.pk, done.pk], now=NOW)
+    (row,) = backend.claim([queued.pk, done.pk], now=NOW, token="owner")
     assert row == (queued.pk, 1, edition.pk, reader.pk, "x@example.com", reader.token_key)
-    assert backend.claim([queued.pk], now=NOW) == []
-    assert backend.record_outcome(queued.pk, status="sent", now=NOW, error="", message_id="esp-1") == 1
-    assert backend.record_outcome(queued.pk, status="failed", now=NOW, error="late", message_id="") == 0
+    assert backend.claim([queued.pk], now=NOW, token="other") == []
+    record = functools.partial(backend.record_outcome, queued.pk, now=NOW, error="", message_id="esp-1")
+    assert record(status="sent", token="other") == 0, "only the claim's owner writes its outcome"
+    assert record(status="sent", token="owner") == 1
+    assert record(status="failed", token="owner") == 0, "a row already settled is not written again"
     queued.refresh_from_db()
-    assert (queued.status, queued.esp_message_id, queued.sent_at) == ("sent", "esp-1", NOW)
+    assert (queued.status, queued.esp_message_id, queued.sent_at, queued.claim_token) == (
+        "sent",
+        "esp-1",
+        NOW,
+        "owner",
+    )
+
+
+@pytest.mark.parametrize("backend", twins(), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_an_unknown_outcome_is_counted_on_the_row(backend):
+    row = DeliveryFactory(digest_date=DAY, edition=_saved_edition(DAY, "k"), status=Delivery.Status.QUEUED)
+    backend.claim([row.pk], now=NOW, token="t")
+    assert backend.record_outcome(
+        row.pk, status="uncertain", now=NOW, error="timeout", message_id="", token="t"
+    )
+    row.refresh_from_db()
+    assert (row.status, row.unknown_outcomes, row.error) == ("uncertain", 1, "timeout")
 
 
 @pytest.mark.parametrize("backend", twins(), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
@@ -141,13 +160,23 @@ def test_mark_sent_writes_each_rows_own_message_id_and_leaves_other_states(backe
     rows = [
         DeliveryFactory(
             subscriber=SubscriberFactory(email=f"m{n}@example.com"), digest_date=DAY, edition=edition,
-            status=Delivery.Status.SENDING if n < 2 else Delivery.Status.FAILED,
+            status=Delivery.Status.SENDING if n != 2 else Delivery.Status.FAILED,
+            claim_token="mine" if n < 3 else "someone else's",
         )
-        for n in range(3)
+        for n in range(4)
     ]  # fmt: skip
-    backend.mark_sent([(rows[0].pk, 'id "0",\\'), (rows[1].pk, ""), (rows[2].pk, "x")], now=NOW)
+    backend.mark_sent(
+        [(rows[0].pk, 'id "0",\\'), (rows[1].pk, ""), (rows[2].pk, "x"), (rows[3].pk, "y")],
+        now=NOW,
+        token="mine",
+    )
     got = {d.pk: (d.status, d.esp_message_id) for d in Delivery.objects.all()}
-    assert got == {rows[0].pk: ("sent", 'id "0",\\'), rows[1].pk: ("sent", ""), rows[2].pk: ("failed", "")}
+    assert got == {
+        rows[0].pk: ("sent", 'id "0",\\'),
+        rows[1].pk: ("sent", ""),
+        rows[2].pk: ("failed", ""),
+        rows[3].pk: ("sending", ""),
+    }
 
 
 def test_array_literals_have_the_shape_postgresql_reads():
