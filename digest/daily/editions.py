@@ -24,7 +24,7 @@ from digest.daily.assembly import personal_reasons
 from digest.daily.candidates import CandidatePool, parse_topic_key
 from digest.daily.due import DueReader
 from digest.daily.personal import DayIndex, Likeness, Profile, pick_personal
-from digest.daily.rendering import CardRenderer, headline, preheader_for, render_digest
+from digest.daily.rendering import CardRenderer, preheader_for, render_digest, subject_line
 from digest.models import Edition, Paper
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
@@ -210,7 +210,7 @@ class Planner:
         topic_ids = parse_topic_key(reader.topic_key)
         names = [t.name for t in self.topics(topic_ids)]
         why = plan.why or {}
-        subject, preheader = self._headline(plan, index.papers[plan.paper_ids[0]], names)
+        subject, preheader = self._headline(plan, [index.papers[pid] for pid in plan.paper_ids[:3]], names)
         return Edition(
             digest_date=reader.digest_date,
             frequency=reader.frequency,
@@ -230,22 +230,26 @@ class Planner:
             ),
         )
 
-    def _headline(self, plan: Plan, lead: Paper, topic_names: list[str]) -> tuple[str, str]:
-        """Subject (rendered once per lead paper and length) and preheader of a personal list."""
+    def _headline(self, plan: Plan, first: list[Paper], topic_names: list[str]) -> tuple[str, str]:
+        """Subject (made once per lead paper and length) and preheader of a personal list."""
         reader = plan.reader
-        key = (reader.digest_date, reader.frequency, lead.pk, len(plan.paper_ids))
+        key = (reader.digest_date, reader.frequency, first[0].pk, len(plan.paper_ids))
         subject = self._subjects.get(key)
         if subject is None:
-            card = self.renderer.card(lead, (), reader.digest_date)
-            subject, _ = headline(
-                [card] * len(plan.paper_ids),
-                topic_names=topic_names,
+            subject = subject_line(
+                first[0].title,
+                len(plan.paper_ids),
                 digest_date=reader.digest_date,
                 frequency=reader.frequency,
-                personal=True,
             )
             self._subjects[key] = subject
-        return subject, preheader_for(len(plan.paper_ids), topic_names=topic_names, personal=True)
+        preheader = preheader_for(
+            len(plan.paper_ids),
+            topic_names=topic_names,
+            personal=True,
+            next_titles=[p.title for p in first[1:]],
+        )
+        return subject, preheader
 
     def _render(self, plan: Plan) -> Edition:
         reader = plan.reader

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -54,7 +55,16 @@ def _mark(name: str) -> str:
 
 MAX_AUTHORS = 3
 SUMMARY_CHARS = 320
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+# A sentence that says what the paper contributes ("we propose", "this paper introduces"…),
+# as opposed to background ("X has become a critical step…").
+CONTRIBUTION = re.compile(
+    r"\b(?:we|our (?:method|approach|model|framework|work|results?)|this (?:paper|work|study|report)"
+    r"|here)\b[^.!?]{0,60}?\b(?:propos|introduc|present|develop|design|show|demonstrat|find|found"
+    r"|releas|build|buil[td]|construct|curat|formulat|establish|achiev|outperform|report|describ"
+    r"|offer|provid|leverag|train|extend|study|investigat|analy[sz]|explor|reveal|prove)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -99,11 +109,19 @@ def short_authors(authors: Sequence[object]) -> str:
     return ", ".join(names)
 
 
+def contribution_start(sentences: Sequence[str]) -> int:
+    """Index of the first sentence saying what the paper contributes (0 when none does)."""
+    return next((n for n, s in enumerate(sentences) if CONTRIBUTION.search(s)), 0)
+
+
 def summarize(paper: Paper) -> str:
-    """The HF one-line summary, else the abstract's first one or two sentences."""
+    """A TL;DR: the HF one-line summary, else an extractive one from the abstract: its first
+    contribution sentence ("we propose…", not the background before it) and the next one if
+    both fit, trimmed at a sentence or, failing that, at a word."""
     text = " ".join((paper.ai_summary or "").split())
     if not text:
-        sentences = _SENTENCE_END.split(" ".join((paper.abstract or "").split()))
+        sentences = SENTENCE_END.split(" ".join((paper.abstract or "").split()))
+        sentences = sentences[contribution_start(sentences) :]
         text = sentences[0] if sentences else ""
         if len(sentences) > 1 and len(text) + len(sentences[1]) < SUMMARY_CHARS:
             text = f"{text} {sentences[1]}"
@@ -116,6 +134,22 @@ def one_line(value: str, limit: int) -> str:
     """Collapse whitespace (no CR/LF reaches a header) and cut to `limit` characters."""
     value = " ".join(str(value).split())
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def at_a_word(value: str, limit: int) -> str:
+    """Like one_line, but cut at the end of a word (mid-word only for one very long word)."""
+    value = " ".join(str(value).split())
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.-\u2013\u2014(") + "…"
+
+
+# Inboxes show about 70 characters of a subject and 100-150 of a preheader.
+SUBJECT_MAX = 70
+PREHEADER_MAX = 150
 
 
 def feedback_url(paper_pk: int, choice: str) -> str:
@@ -304,18 +338,41 @@ def headline(
     personal: bool,
 ) -> tuple[str, str]:
     """(subject, preheader) of a digest of these cards."""
-    context = {"cards": cards, "digest_date": digest_date, "frequency": frequency}
-    subject = " ".join(render_to_string(f"{TEMPLATE}_subject.txt", context).split())
-    return subject, preheader_for(len(cards), topic_names=topic_names, personal=personal)
+    subject = subject_line(
+        cards[0].title if cards else "", len(cards), digest_date=digest_date, frequency=frequency
+    )
+    preheader = preheader_for(
+        len(cards), topic_names=topic_names, personal=personal, next_titles=[c.title for c in cards[1:3]]
+    )
+    return subject, preheader
 
 
-def preheader_for(count: int, *, topic_names: Sequence[str], personal: bool) -> str:
+def subject_line(lead_title: str, count: int, *, digest_date: dt.date, frequency: str) -> str:
+    """At most SUBJECT_MAX characters saying what is inside: the day (or week), the lead paper
+    shortened at a word, and how many more; the count is never cut off."""
+    when = "Your week in papers" if frequency == "weekly" else date_format(digest_date, "M j")
+    if not count:
+        return f"{when}: nothing new"
+    prefix = f"{when}: "
+    more = f" (+{count - 1} more)" if count > 1 else ""
+    return prefix + at_a_word(lead_title, SUBJECT_MAX - len(prefix) - len(more)) + more
+
+
+def preheader_for(
+    count: int, *, topic_names: Sequence[str], personal: bool, next_titles: Sequence[str] = ()
+) -> str:
+    """The inbox's second line: what comes after the lead paper, then what the digest is."""
     papers = f"{count} trending paper{'s' if count != 1 else ''}"
     if personal:
         about = f" on {', '.join(topic_names)} and your own interests" if topic_names else " picked for you"
     else:
-        about = " on " + ", ".join(topic_names)
-    return one_line(papers + about, 150)
+        about = " on " + ", ".join(topic_names) if topic_names else ""
+    summary = papers + about
+    if not next_titles:
+        return one_line(summary, PREHEADER_MAX)
+    room = PREHEADER_MAX - len(summary) - len("Also: . ")
+    teaser = " · ".join(" ".join(t.split()) for t in next_titles)
+    return one_line(f"Also: {at_a_word(teaser, max(room, 40))}. {summary}", PREHEADER_MAX)
 
 
 def personalize(content: str, *, preferences_url: str, unsubscribe_url: str, feedback_token: str) -> str:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import mail
 
 from digest.daily.rendering import (
+    CONTRIBUTION,
     PLACEHOLDERS,
+    SENTENCE_END,
+    SUMMARY_CHARS,
     merge_fields,
     personalize,
     render_digest,
@@ -16,6 +21,7 @@ from digest.daily.rendering import (
     summarize,
 )
 from digest.daily.sending import build_digest_message
+from digest.models import Paper
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
 from tests.sent_mail import esp_params, first_alternative
 
@@ -68,8 +74,36 @@ def test_subject_counts_the_rest_and_preheader_names_the_topics(topic):
     papers = [PaperFactory(title=f"Paper {n}") for n in range(4)]
     rendered = _render(papers, [topic])
     assert rendered.subject == "Mar 2: Paper 0 (+3 more)"
-    assert rendered.preheader == "4 trending papers on Video generation"
+    assert rendered.preheader == "Also: Paper 1 · Paper 2. 4 trending papers on Video generation"
     assert rendered.preheader in rendered.html
+
+
+LONG = (
+    "MotionBooth: Motion-Aware Customized Text-to-Video Generation with Camera Control "
+    "and Subject Preservation Across Long Sequences"
+)
+
+
+def test_a_long_lead_title_is_cut_at_a_word_and_the_count_always_shows(topic):
+    papers = [PaperFactory(title=LONG)] + [PaperFactory(title=f"Paper {n}") for n in range(9)]
+    subject = _render(papers, [topic]).subject
+    assert len(subject) <= 70
+    assert subject == "Mar 2: MotionBooth: Motion-Aware Customized Text-to-Video… (+9 more)"
+    assert _render(papers[:1], [topic]).subject == (
+        "Mar 2: MotionBooth: Motion-Aware Customized Text-to-Video Generation…"
+    )
+
+
+@pytest.mark.parametrize("count", [1, 2, 10, 20])
+def test_subjects_and_preheaders_fit_the_inbox_whatever_the_titles(topic, count):
+    papers = [PaperFactory(title=f"{LONG} {n}") for n in range(count)]
+    rendered = _render(papers, [topic])
+    assert len(rendered.subject) <= 70
+    assert rendered.subject.endswith(f"(+{count - 1} more)" if count > 1 else "…")
+    assert len(rendered.preheader) <= 150
+    assert rendered.preheader.endswith(
+        "trending papers on Video generation" if count > 1 else "on Video generation"
+    )
 
 
 def test_hostile_titles_are_text_not_markup(topic):
@@ -145,3 +179,37 @@ def test_message_has_unsubscribe_headers_tags_metadata_and_absolute_links(topic,
     assert "%%PAPERBOY" not in html
     assert "%%PAPERBOY" not in sent.body
     assert 'href="/' not in html  # every link absolute
+
+
+def test_the_tldr_skips_background_for_the_contribution_sentence():
+    paper = Paper(
+        title="T",
+        abstract=(
+            "The rapid progress in AIGC has significantly advanced image generation. "
+            "Yet control remains hard. To address this, we propose FooNet, a controllable generator. "
+            "It beats prior work on three benchmarks. Code is released."
+        ),
+    )
+    assert summarize(paper) == (
+        "To address this, we propose FooNet, a controllable generator. "
+        "It beats prior work on three benchmarks."
+    )
+    paper.ai_summary = "FooNet makes image generation controllable."
+    assert summarize(paper) == "FooNet makes image generation controllable."  # Hugging Face's own wins
+
+
+def test_no_seed_summary_starts_with_background_when_the_abstract_states_a_contribution():
+    from digest.catalog.seeds import read_pages
+
+    papers = [p for page in read_pages(Path(settings.BASE_DIR) / "seeds" / "pages").values() for p in page]
+    assert len(papers) > 200
+    with_contribution = 0
+    for seed in papers:
+        sentences = SENTENCE_END.split(" ".join(seed.abstract.split()))
+        stated = [s for s in sentences if CONTRIBUTION.search(s)]
+        summary = summarize(Paper(title=seed.title, abstract=seed.abstract))
+        assert len(summary) <= SUMMARY_CHARS
+        if stated:
+            with_contribution += 1
+            assert summary.startswith(stated[0][:60].rstrip("…")), seed.title
+    assert with_contribution >= 200  # nearly every seed abstract says what it contributes
