@@ -18,6 +18,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import css_inline
 from django.conf import settings
@@ -89,6 +90,9 @@ class PaperCard:
     less_url: str = ""
     similar_url: str = ""
     paper_pk: int = 0
+    # For a paper without an arXiv id or abstract link: searches for its title.
+    arxiv_search_url: str = ""
+    hf_search_url: str = ""
 
 
 @dataclass
@@ -182,7 +186,21 @@ def paper_card(
         similar_url=absolute(reverse("digest:paper", args=[paper.paper_id]))
         + f"?r={PLACEHOLDERS['feedback_token']}#similar",
         paper_pk=paper.pk,
+        **title_searches(paper.title if not abstract_url else ""),
     )
+
+
+def title_searches(title: str) -> dict[str, str]:
+    """Links that find a paper by its title on arXiv and on Hugging Face papers (none for an
+    empty title): one click to the paper for a card that has no link of its own."""
+    title = " ".join(title.split())
+    if not title:
+        return {}
+    query = urlencode({"query": title, "searchtype": "title"})
+    return {
+        "arxiv_search_url": f"https://arxiv.org/search/?{query}",
+        "hf_search_url": f"https://huggingface.co/papers?{urlencode({'q': title})}",
+    }
 
 
 def chips_for(papers: Sequence[Paper], topics: Iterable[Topic]) -> dict[int, list[str]]:
@@ -278,7 +296,7 @@ class CardRenderer:
             context = {"card": card, "rank": _RANK, "chips_slot": _CHIPS, "why_slot": _WHY}
             self._text[key] = render_to_string(f"{CARD_TEMPLATE}.txt", context).split(_RANK)
         text = str(rank).join(self._text[key])
-        chips = f" · {', '.join(card.chips)}" if card.chips else ""
+        chips = f"   Topics: {', '.join(card.chips)}\n" if card.chips else ""
         why = f"   Why: {'; '.join(card.why)}\n" if card.why else ""
         return text.replace(_CHIPS, chips).replace(_WHY, why)
 

@@ -213,3 +213,30 @@ def test_no_seed_summary_starts_with_background_when_the_abstract_states_a_contr
             with_contribution += 1
             assert summary.startswith(stated[0][:60].rstrip("…")), seed.title
     assert with_contribution >= 200  # nearly every seed abstract says what it contributes
+
+
+def test_a_paper_without_an_arxiv_id_links_to_title_searches_and_shows_no_empty_counts(topic):
+    paper = PaperFactory(
+        paper_id="seed-7f3a", title="Seed Paper: Alignment & Decoding", upvotes=0, comments=0
+    )
+    rendered = _render([paper], [topic])
+    arxiv = "https://arxiv.org/search/?query=Seed+Paper%3A+Alignment+%26+Decoding&amp;searchtype=title"
+    hugging_face = "https://huggingface.co/papers?q=Seed+Paper%3A+Alignment+%26+Decoding"
+    assert arxiv in rendered.html
+    assert hugging_face in rendered.html
+    assert arxiv.replace("&amp;", "&") in rendered.text
+    for part in (rendered.html, rendered.text):
+        assert "New" not in part
+        assert "▲ 0" not in part and "&#9650; 0" not in part
+        assert "0 comments" not in part
+
+
+def test_a_paper_on_arxiv_gets_its_own_links_and_no_searches(topic):
+    paper = PaperFactory(paper_id="2503.01234", upvotes=5, comments=0)
+    rendered = _render([paper], [topic])
+    assert "https://arxiv.org/abs/2503.01234" in rendered.html
+    assert "arxiv.org/search" not in rendered.html
+    assert "huggingface.co/papers?q=" not in rendered.html
+    assert "5 upvotes" in rendered.html
+    assert "0 comments" not in rendered.html
+    assert "5 upvotes\n" in rendered.text
