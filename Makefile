@@ -25,6 +25,7 @@ demo: migrate
 	$(BIN)/python manage.py load_seeds
 	$(BIN)/python manage.py show_trending
 	$(BIN)/python manage.py load_demo_readers
+	$(BIN)/python manage.py send_digests --all --date "$$($(BIN)/python -c 'import datetime as d; print(d.datetime.now(d.UTC).date() - d.timedelta(days=1))')"
 	$(BIN)/python manage.py send_digests --all --date "$$(date -u +%F)"
 	@latest=$$(ls -t var/outbox/*.eml 2>/dev/null | head -n1); \
 	echo "$$(ls var/outbox/*.eml 2>/dev/null | wc -l) emails in var/outbox/ — open one in a mail client or browser: $${latest:-none yet}"

@@ -1,8 +1,10 @@
 """Seed data: topics from seeds/topics.json and papers from saved daily-papers pages.
 
 The pages carry titles and abstracts only (no ids, dates or counts): seed papers get
-a stable id from their normalized title, are listed on the day they are loaded and
-keep zero engagement, so trending falls back to relevance and recency.
+a stable id from their normalized title and keep zero engagement, so trending falls back
+to relevance and recency. The pages are consecutive listing days: the last page (by file
+name) is listed on the day they are loaded, each earlier page one day before the next; a
+paper on several pages is listed on the latest of them.
 """
 
 from __future__ import annotations
@@ -133,6 +135,16 @@ def unique_papers(pages: dict[str, list[SeedPaper]]) -> list[SeedPaper]:
     return list(seen.values())
 
 
+def listing_days(pages: dict[str, list[SeedPaper]], day: dt.date) -> dict[str, dt.date]:
+    """Each seed paper's listing day: the last page on `day`, each earlier one a day before;
+    a paper on several pages takes the latest."""
+    days: dict[str, dt.date] = {}
+    for back, papers in enumerate(reversed(list(pages.values()))):
+        for paper in papers:
+            days.setdefault(paper.paper_id, day - dt.timedelta(days=back))
+    return days
+
+
 def read_topics(path: Path) -> list[dict[str, Any]]:
     """Topic dicts from topics.json, each with a slug, a name and valid rules; SeedError otherwise."""
     try:
@@ -186,12 +198,13 @@ def _upsert_topics(topics: list[dict[str, Any]], report: SeedReport) -> list[Top
 def _upsert_papers(
     papers: list[SeedPaper],
     iterate: Callable[[list[SeedPaper]], Iterable[SeedPaper]],
-    day: dt.date,
+    days: dict[str, dt.date],
     report: SeedReport,
 ) -> None:
     existing = {p.paper_id: p for p in Paper.objects.filter(paper_id__in=[s.paper_id for s in papers])}
     new = []
     for seed in iterate(papers):
+        day = days[seed.paper_id]
         paper = existing.get(seed.paper_id)
         if paper is None:
             new.append(
@@ -227,8 +240,8 @@ def load_seeds(
     seeds_dir: Path | None = None,
     progress: Callable[[list[SeedPaper]], Iterable[SeedPaper]] | None = None,
 ) -> SeedReport:
-    """Upsert topics (by slug) and seed papers (by title), list them on `day` (default today,
-    UTC) and match topics. One transaction; idempotent: a second run the same day changes nothing.
+    """Upsert topics (by slug) and seed papers (by title), list the last page on `day` (default
+    today, UTC) and each earlier page a day before (`listing_days`), and match topics. One transaction; idempotent: a second run the same day changes nothing.
     Raises SeedError, having written nothing, when a seed file is broken."""
     seeds_dir = seeds_dir or SEEDS_DIR
     day = day or timezone.now().date()
@@ -240,7 +253,7 @@ def load_seeds(
     )
     with transaction.atomic():
         changed_topics = _upsert_topics(topics, report)
-        _upsert_papers(papers, progress or iter, day, report)
+        _upsert_papers(papers, progress or iter, listing_days(pages, day), report)
         report.model_trained = ensure_trained().trained
         seed_ids = [p.paper_id for p in papers]
         report.matches_changed = rematch_papers(papers=Paper.objects.filter(paper_id__in=seed_ids))

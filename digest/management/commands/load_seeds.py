@@ -48,5 +48,5 @@ def summary(report: SeedReport) -> str:
         f"{report.matches_changed} topic matches changed",
     ]
     if report.papers_relisted:
-        parts.insert(2, f"{report.papers_relisted} re-listed on {report.day}")
+        parts.insert(2, f"{report.papers_relisted} re-listed up to {report.day}")
     return f"Seeds loaded for {report.day}: " + "; ".join(parts) + f" ({report.papers} papers; {pages})."

@@ -35,8 +35,11 @@ def test_load_seeds_then_again_then_next_day():
     assert second.startswith("Seeds already loaded for 2026-03-10: nothing created or changed (209 papers")
 
     later, _ = run("load_seeds", "--date", "2026-03-11")
-    assert "209 re-listed on 2026-03-11" in later
-    assert set(Paper.objects.values_list("listed_on", flat=True)) == {dt.date(2026, 3, 11)}
+    assert "209 re-listed up to 2026-03-11" in later
+    assert set(Paper.objects.values_list("listed_on", flat=True)) == {
+        dt.date(2026, 3, 10),
+        dt.date(2026, 3, 11),
+    }
 
 
 def test_load_seeds_refuses_a_bad_date_and_a_broken_seeds_dir(tmp_path: Path):
@@ -58,9 +61,7 @@ def test_show_trending_prints_each_topic_and_a_summary():
     assert "no votes yet" in out
     assert out.count("   1. ") == 15
     assert "   3. " not in out
-    assert (
-        out.strip().splitlines()[-1].startswith("2026-03-10: 209 papers listed, 15 topics (0 with nothing)")
-    )
+    assert out.strip().splitlines()[-1].startswith("2026-03-10: 94 papers listed, 15 topics (0 with nothing)")
 
 
 def test_show_trending_ranks_by_votes_and_marks_pins():

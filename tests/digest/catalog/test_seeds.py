@@ -101,7 +101,12 @@ def test_load_seeds_lists_papers_today_without_engagement_and_matches_topics():
         UNIQUE_PAPERS,
         len(read_topics(SEEDS_DIR / "topics.json")),
     )
-    assert Paper.objects.filter(source=Paper.Source.SEED, listed_on=DAY).count() == UNIQUE_PAPERS
+    # Two pages, two consecutive listing days: the later page today (a paper on both, today).
+    last_page = {p.paper_id for p in read_pages(SEEDS_DIR / "pages")["002_8cb8d931f81b4f53.txt"]}
+    assert set(Paper.objects.filter(listed_on=DAY).values_list("paper_id", flat=True)) == last_page
+    yesterday = Paper.objects.filter(listed_on=DAY - dt.timedelta(days=1))
+    assert len(last_page) + yesterday.count() == UNIQUE_PAPERS
+    assert not yesterday.filter(paper_id__in=last_page).exists()
     assert not Paper.objects.exclude(upvotes=0, comments=0, github_stars=0).exists()
     assert not Paper.objects.exclude(authors=[]).exists()
     assert Paper.objects.filter(published_at__isnull=False).count() == 0
@@ -138,7 +143,7 @@ def test_load_seeds_on_a_later_day_relists_the_seed_papers():
     later = load_seeds(day=DAY + dt.timedelta(days=1))
     assert later.papers_relisted == UNIQUE_PAPERS
     assert later.papers_created == 0
-    assert set(Paper.objects.values_list("listed_on", flat=True)) == {DAY + dt.timedelta(days=1)}
+    assert set(Paper.objects.values_list("listed_on", flat=True)) == {DAY, DAY + dt.timedelta(days=1)}
     earlier = load_seeds(day=DAY)
     assert earlier.changed is False  # never moved back to an earlier day
 
