@@ -241,8 +241,9 @@ def load_seeds(
     progress: Callable[[list[SeedPaper]], Iterable[SeedPaper]] | None = None,
 ) -> SeedReport:
     """Upsert topics (by slug) and seed papers (by title), list the last page on `day` (default
-    today, UTC) and each earlier page a day before (`listing_days`), and match topics. One transaction; idempotent: a second run the same day changes nothing.
-    Raises SeedError, having written nothing, when a seed file is broken."""
+    today, UTC) and each earlier page a day before (`listing_days`), and match topics. One
+    transaction; idempotent: a second run the same day changes nothing. Raises SeedError,
+    having written nothing, when a seed file is broken."""
     seeds_dir = seeds_dir or SEEDS_DIR
     day = day or timezone.now().date()
     pages = read_pages(seeds_dir / "pages")
