@@ -18,6 +18,7 @@ from subscriptions.forms import DeleteForm, PauseForm, PreferencesForm, SignupFo
 from subscriptions.links import preferences_url, unsubscribe_url
 from subscriptions.models import Subscriber
 from subscriptions.ratelimits import signup_email_limited, signup_ip_limited
+from subscriptions.selectors import past_digests
 from subscriptions.sidebar import signup_sidebar_items
 from subscriptions.tokens import BadToken, Purpose, subscriber_for_token
 
@@ -124,6 +125,7 @@ def _preferences_page(
         "saved": saved or request.GET.get("saved", "")[:20],
         "token": request.resolver_match.kwargs["token"] if request.resolver_match else "",
         "unsubscribe_url": unsubscribe_url(subscriber),
+        "past_digests": past_digests(subscriber),
     }
     return render(request, "subscriptions/preferences.html", context, status=status)
 
