@@ -202,6 +202,8 @@ ACCOUNT_FROM_EMAIL = env.str("ACCOUNT_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Shown in every email footer (CAN-SPAM and friends want a postal address).
 POSTAL_ADDRESS = env.str("POSTAL_ADDRESS", default="Paperboy, 1 Example Street, 00000 Example City")
 LIST_ID = env.str("LIST_ID", default="Paperboy daily papers <daily.paperboy.localhost>")
+# The weekly digest is a list of its own (mail clients filter and unsubscribe by List-Id).
+LIST_ID_WEEKLY = env.str("LIST_ID_WEEKLY", default="Paperboy weekly papers <weekly.paperboy.localhost>")
 
 # Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], e.g. ANYMAIL_MAILGUN_API_KEY; flags,
 # numbers and JSON objects are typed as anymail expects (config/anymail_env.py).

@@ -15,12 +15,13 @@ from django.template.loader import render_to_string
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
 
 
-def unsubscribe_headers(unsubscribe_url: str) -> dict[str, str]:
-    """RFC 2369 / RFC 8058 headers for one-click unsubscribe, plus List-Id."""
+def unsubscribe_headers(unsubscribe_url: str, *, list_id: str = "") -> dict[str, str]:
+    """RFC 2369 / RFC 8058 headers for one-click unsubscribe, plus List-Id (LIST_ID unless
+    another list's is given)."""
     return {
         "List-Unsubscribe": f"<{unsubscribe_url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": settings.LIST_ID,
+        "List-Id": list_id or settings.LIST_ID,
     }
 
 
@@ -50,11 +51,12 @@ def build_message(
     metadata: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     connection: Any = None,
+    list_id: str = "",
 ) -> AnymailMessage:
     """An AnymailMessage with both parts, unsubscribe headers, tags and metadata."""
     all_headers = dict(headers or {})
     if unsubscribe_url:
-        all_headers.update(unsubscribe_headers(unsubscribe_url))
+        all_headers.update(unsubscribe_headers(unsubscribe_url, list_id=list_id))
     message = AnymailMessage(
         subject=subject,
         body=text,

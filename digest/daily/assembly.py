@@ -138,4 +138,5 @@ def _values(edition: Edition, shelf: _Shelf) -> dict[str, str]:
         topic_names=list(stored.get("topics") or []),
         web_url=_web_url(edition),
         renderer=shelf.renderer,
+        frequency=edition.frequency,
     )

@@ -102,6 +102,7 @@ class RenderedDigest:
     html: str
     text: str
     paper_ids: list[int] = field(default_factory=list)
+    frequency: str = "daily"
 
 
 def short_authors(authors: Sequence[object]) -> str:
@@ -256,6 +257,10 @@ class CardRenderer:
         why = self._tagged("why", '<p class="why">Why: X</p>', "; ".join(card.why)) if card.why else ""
         return html.replace(_CHIPS, chips).replace(_WHY, why)
 
+    def group_heading(self, name: str) -> str:
+        """A weekly digest's topic heading (CSS inlined once)."""
+        return self._tagged("group", '<h2 class="group">X</h2>', name)
+
     def _tagged(self, name: str, sample: str, value: str) -> str:
         """`sample` with its CSS inlined once, `value` (escaped) where its X is."""
         if name not in self._tags:
@@ -277,7 +282,7 @@ class CardRenderer:
                 "digest_date": digest_date,
                 "frequency": frequency,
                 "postal_address": settings.POSTAL_ADDRESS,
-                **{name: _mark(name) for name in ("subject", "preheader", "web_url")},
+                **{name: _mark(name) for name in ("subject", "preheader", "intro", "web_url")},
                 "web_url": _mark("web_url") if web_view else "",
                 "topic_names": [_mark("topics")],
                 "cards_html": mark_safe(_mark("cards")),  # noqa: S308 - a fixed marker, swapped for escaped cards
@@ -332,18 +337,19 @@ def render_digest(
     values = {
         "subject": subject,
         "preheader": preheader,
+        "intro": intro_for(len(cards), topic_names=topic_names, personal=bool(why)),
         "topics": ", ".join(topic_names),
         "web_url": web_url,
     }
     html_values = {name: str(escape(value)) for name, value in values.items()}
-    html_values["cards"] = "".join(renderer.html(c, n) for n, c in enumerate(cards, 1))
-    values["cards"] = "".join(renderer.text(c, n) for n, c in enumerate(cards, 1))
+    html_values["cards"], values["cards"] = cards_body(renderer, cards, frequency=frequency)
     return RenderedDigest(
         subject=subject,
         preheader=preheader,
         html=_SHELL_MARK.sub(lambda m: html_values[m[1]], html_shell),
         text=_SHELL_MARK.sub(lambda m: values[m[1]], text_shell),
         paper_ids=[p.pk for p in papers],
+        frequency=frequency,
     )
 
 
@@ -376,16 +382,21 @@ def subject_line(lead_title: str, count: int, *, digest_date: dt.date, frequency
     return prefix + at_a_word(lead_title, SUBJECT_MAX - len(prefix) - len(more)) + more
 
 
-def preheader_for(
-    count: int, *, topic_names: Sequence[str], personal: bool, next_titles: Sequence[str] = ()
-) -> str:
-    """The inbox's second line: what comes after the lead paper, then what the digest is."""
+def intro_for(count: int, *, topic_names: Sequence[str], personal: bool) -> str:
+    """What the digest is, in a line: "10 trending papers on LLM, Vision"."""
     papers = f"{count} trending paper{'s' if count != 1 else ''}"
     if personal:
         about = f" on {', '.join(topic_names)} and your own interests" if topic_names else " picked for you"
     else:
         about = " on " + ", ".join(topic_names) if topic_names else ""
-    summary = papers + about
+    return papers + about
+
+
+def preheader_for(
+    count: int, *, topic_names: Sequence[str], personal: bool, next_titles: Sequence[str] = ()
+) -> str:
+    """The inbox's second line: what comes after the lead paper, then what the digest is."""
+    summary = intro_for(count, topic_names=topic_names, personal=personal)
     if not next_titles:
         return one_line(summary, PREHEADER_MAX)
     room = PREHEADER_MAX - len(summary) - len("Also: . ")
@@ -421,18 +432,51 @@ def merge_values(
     topic_names: Sequence[str],
     web_url: str,
     renderer: CardRenderer,
+    frequency: str = "daily",
 ) -> dict[str, str]:
     """One personal edition's merge data for `merged_shell`."""
     values = {
         "subject": subject,
         "preheader": preheader,
+        "intro": intro_for(len(cards), topic_names=topic_names, personal=True),
         "topics": ", ".join(topic_names),
         "web_url": web_url,
     }
     merged = {**values, **{f"{name}_html": str(escape(value)) for name, value in values.items()}}
-    merged["cards_html"] = "".join(renderer.html(c, n) for n, c in enumerate(cards, 1))
-    merged["cards"] = "".join(renderer.text(c, n) for n, c in enumerate(cards, 1))
+    merged["cards_html"], merged["cards"] = cards_body(renderer, cards, frequency=frequency)
     return merged
+
+
+OTHER_GROUP = "Also for you"
+
+
+def weekly_groups(cards: Sequence[PaperCard]) -> list[tuple[str, list[tuple[int, PaperCard]]]]:
+    """The week's cards grouped under their first topic (groups in order of their best
+    card), each card keeping its overall rank; cards with no topic go last."""
+    groups: dict[str, list[tuple[int, PaperCard]]] = {}
+    for rank, card in enumerate(cards, 1):
+        groups.setdefault(card.chips[0] if card.chips else OTHER_GROUP, []).append((rank, card))
+    other = groups.pop(OTHER_GROUP, None)
+    ordered = list(groups.items())
+    return [*ordered, (OTHER_GROUP, other)] if other else ordered
+
+
+def cards_body(renderer: CardRenderer, cards: Sequence[PaperCard], *, frequency: str) -> tuple[str, str]:
+    """(HTML, text) of the cards: a flat ranked list; a week's grouped by topic, a heading
+    each (when there is more than one group)."""
+    groups = weekly_groups(cards) if frequency == "weekly" else []
+    if len(groups) < 2:
+        ranked = list(enumerate(cards, 1))
+        return "".join(renderer.html(c, n) for n, c in ranked), "".join(
+            renderer.text(c, n) for n, c in ranked
+        )
+    html, text = [], []
+    for name, members in groups:
+        html.append(renderer.group_heading(name))
+        text.append(f"\n== {name} ==\n")
+        html += [renderer.html(c, n) for n, c in members]
+        text += [renderer.text(c, n) for n, c in members]
+    return "".join(html), "".join(text)
 
 
 def merge_fields(content: str) -> str:

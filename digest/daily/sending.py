@@ -105,7 +105,13 @@ def build_digest_message(
         metadata=metadata,
         headers={"Message-ID": make_msgid(domain=_message_domain())},
         connection=connection,
+        list_id=list_id_for(getattr(item, "frequency", "")),
     )
+
+
+def list_id_for(frequency: str) -> str:
+    """The weekly digest is a list of its own; everything else is the daily one."""
+    return settings.LIST_ID_WEEKLY if frequency == "weekly" else settings.LIST_ID
 
 
 def reader_links(maker: LinkMaker, token_key: uuid.UUID) -> tuple[str, str, str]:
@@ -429,7 +435,8 @@ def _batch_message(
             data["cards_html"] = own["cards_html"].replace(PLACEHOLDERS["feedback_token"], feedback)
             data["cards"] = own["cards"].replace(PLACEHOLDERS["feedback_token"], feedback)
         message.merge_data[d.subscriber.email] = data
-        message.merge_headers[d.subscriber.email] = unsubscribe_headers(unsub)
+        list_id = list_id_for(editions[d.edition_id].frequency)
+        message.merge_headers[d.subscriber.email] = unsubscribe_headers(unsub, list_id=list_id)
         message.merge_metadata[d.subscriber.email] = {"delivery_id": str(d.pk)}
     return message
 
