@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from digest.catalog.ranking import rank_paper, ranked_papers
 from digest.catalog.trending import TrendingParams
+from digest.daily.why import topic_why
 from digest.models import Paper
 from subscriptions.models import Topic
 
@@ -56,6 +57,7 @@ class CandidatePool:
     _per_topic: dict[int, list[tuple[bool, float, int, int]]] = field(default_factory=dict)
     _papers: dict[int, Paper] = field(default_factory=dict)
     _chips: dict[tuple[int, int], str] = field(default_factory=dict)
+    _why: dict[tuple[int, int], str] = field(default_factory=dict)
     _sets: dict[tuple[int, ...], tuple[list[int], bool]] = field(default_factory=dict)
     _ranked_all: bool = False
     _best: dict[int, tuple[float, bool]] = field(default_factory=dict)  # paper → best score, pinned
@@ -96,6 +98,9 @@ class CandidatePool:
                     (not one.pinned, -one.score, -paper.upvotes, paper.pk)
                 )
                 self._chips[(paper.pk, match.topic_id)] = match.topic.name
+                self._why[(paper.pk, match.topic_id)] = topic_why(
+                    match.topic.name, match.reason, manual=match.manual
+                )
                 best = self._best.get(paper.pk)
                 if best is None or one.score > best[0]:
                     self._best[paper.pk] = (one.score, one.pinned)
@@ -142,6 +147,10 @@ class CandidatePool:
                 del item.paper.ranked_matches, item.paper.latest_snapshots  # type: ignore[attr-defined]
                 self._papers.setdefault(item.paper.pk, item.paper)
                 yield item.paper, item.score, item.pinned
+
+    def why(self, paper_id: int, topic_ids: Sequence[int]) -> list[str]:
+        """Per matched topic of the set, why the paper is there (digest.daily.why)."""
+        return [self._why[(paper_id, t)] for t in sorted(topic_ids) if (paper_id, t) in self._why]
 
     def chips(self, paper_id: int, topic_ids: Sequence[int]) -> list[str]:
         """Names of the set's topics this paper matched (why it is in the digest)."""

@@ -269,6 +269,7 @@ class Planner:
             digest_date=reader.digest_date,
             frequency=reader.frequency,
             chips={pid: pool.chips(pid, topic_ids) for pid in plan.paper_ids},
+            topic_why={pid: pool.why(pid, topic_ids) for pid in plan.paper_ids},
             web_url=absolute(reverse("digest:edition", args=[edition.slug])),
             renderer=self.renderer,
         )

@@ -29,6 +29,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from digest.daily.why import topic_why
 from digest.models import Paper, PaperTopic
 from subscriptions.links import absolute
 from subscriptions.messages import inline_css
@@ -206,14 +207,23 @@ def title_searches(title: str) -> dict[str, str]:
 
 def chips_for(papers: Sequence[Paper], topics: Iterable[Topic]) -> dict[int, list[str]]:
     """Names of `topics` each paper matched (one query)."""
+    return topic_matches(papers, topics)[0]
+
+
+def topic_matches(
+    papers: Sequence[Paper], topics: Iterable[Topic]
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """(names of `topics` each paper matched, why it matched each) in one query."""
     topic_ids = [t.pk for t in topics if t.pk]
-    rows: QuerySet[PaperTopic, tuple[int, str]] = PaperTopic.objects.filter(
+    rows: QuerySet[PaperTopic, tuple[int, str, str, bool]] = PaperTopic.objects.filter(
         paper__in=[p.pk for p in papers], topic_id__in=topic_ids, excluded=False
-    ).values_list("paper_id", "topic__name")
+    ).values_list("paper_id", "topic__name", "reason", "manual")
     chips: dict[int, list[str]] = {}
-    for paper_id, name in rows.order_by("topic__position", "topic__name"):
+    why: dict[int, list[str]] = {}
+    for paper_id, name, reason, manual in rows.order_by("topic__position", "topic__name"):
         chips.setdefault(paper_id, []).append(name)
-    return chips
+        why.setdefault(paper_id, []).append(topic_why(name, reason, manual=manual))
+    return chips, why
 
 
 @functools.cache
@@ -317,16 +327,24 @@ def render_digest(
     renderer: CardRenderer | None = None,
     why: Mapping[int, Sequence[str]] | None = None,
     topic_names: Sequence[str] | None = None,
+    topic_why: Mapping[int, Sequence[str]] | None = None,
 ) -> RenderedDigest:
     """Subject, preheader, HTML (CSS inlined) and text for these papers, with placeholders
     for the personal links. No per-reader work; cards and shells come from `renderer`
     (shared by a run), the edition's own values are filled in with one escaping pass.
-    `why` (a personal digest's) says per paper why it is there; `topic_names` stand in for
+    `why` (a personal digest's) says per paper why it is there; a topic digest says it with
+    `topic_why` (the matches' evidence, digest.daily.why). `topic_names` stand in for
     `topics` when only the names are known."""
     renderer = renderer or CardRenderer()
-    chips = chips if chips is not None else chips_for(papers, topics)
+    if chips is None:
+        chips, found_why = topic_matches(papers, topics)
+        topic_why = topic_why if topic_why is not None else found_why
     why = why or {}
-    cards = [renderer.card(p, chips.get(p.pk, ()), digest_date, why.get(p.pk, ())) for p in papers]
+    topic_why = topic_why or {}
+    cards = [
+        renderer.card(p, chips.get(p.pk, ()), digest_date, why.get(p.pk) or topic_why.get(p.pk, ()))
+        for p in papers
+    ]
     topic_names = list(topic_names) if topic_names is not None else [t.name for t in topics]
     subject, preheader = headline(
         cards, topic_names=topic_names, digest_date=digest_date, frequency=frequency, personal=bool(why)
