@@ -20,6 +20,7 @@ from digest.catalog.ranking import RankedPaper, latest_listing_day
 from digest.catalog.similarity import SHOWN, similar_papers
 from digest.models import Paper
 from digest.web import listing
+from digest.web.search import QUERY_MAX, clean_query, search
 from subscriptions.links import absolute
 from subscriptions.models import Topic
 
@@ -36,6 +37,7 @@ class PapersQuery(forms.Form):
     topic = forms.SlugField(required=False, max_length=80)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
     per_page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PER_PAGE)
+    q = forms.CharField(required=False, max_length=QUERY_MAX, strip=True)
 
 
 def _error(message: str, *, fields: dict[str, list[str]] | None = None, status: int = 400) -> JsonResponse:
@@ -89,7 +91,7 @@ def _page_url(params: dict[str, str], page: int) -> str:
 def _query_error(request: HttpRequest, query: PapersQuery) -> JsonResponse | None:
     unknown = sorted(set(request.GET) - set(PapersQuery.base_fields))
     if unknown:
-        return _error(f"Unknown parameter(s): {', '.join(unknown)}. Allowed: date, topic, page, per_page.")
+        return _error(f"Unknown parameter(s): {', '.join(unknown)}. Allowed: date, topic, page, per_page, q.")
     if not query.is_valid():
         fields = {name: [str(e) for e in errors] for name, errors in query.errors.items()}
         return _error("Invalid parameters.", fields=fields)
@@ -119,7 +121,8 @@ def _page_json(
 
 @require_safe
 def papers(request: HttpRequest) -> JsonResponse:
-    """GET /api/papers/?date=YYYY-MM-DD&topic=slug&page=N&per_page=M"""
+    """GET /api/papers/?date=YYYY-MM-DD&topic=slug&page=N&per_page=M, or ?q=words[&topic=…]
+    to search the whole catalog (every listing day; `date` then narrows to one day)."""
     query = PapersQuery(request.GET)
     if error := _query_error(request, query):
         return error
@@ -129,6 +132,8 @@ def papers(request: HttpRequest) -> JsonResponse:
         topic = listing.find_topic(query.cleaned_data["topic"], topics)
         if topic is None:
             return _error(f"Unknown topic {query.cleaned_data['topic']!r}; see /api/topics/.")
+    if words := clean_query(query.cleaned_data["q"] or ""):
+        return _search_json(request, query, words, topic=topic, topics=topics)
     day = query.cleaned_data["date"] or latest_listing_day()
     found = listing.listing_for(days=[day], topic=topic, topics=topics) if day else None
     paginator = Paginator(found.papers if found else [], query.cleaned_data["per_page"] or DEFAULT_PER_PAGE)
@@ -136,6 +141,35 @@ def papers(request: HttpRequest) -> JsonResponse:
     if number > paginator.num_pages:
         return _error(f"Page {number} is past the last page ({paginator.num_pages}).")
     return _ok(_page_json(request=request, page=paginator.page(number), found=found, topics=topics))
+
+
+def _search_json(
+    request: HttpRequest, query: PapersQuery, words: str, *, topic: Topic | None, topics: list[Topic]
+) -> JsonResponse:
+    results = search(words, topic=topic, topics=topics)
+    if day := query.cleaned_data["date"]:
+        results = [r for r in results if r.paper.listed_on == day]
+    paginator = Paginator(results, query.cleaned_data["per_page"] or DEFAULT_PER_PAGE)
+    number = query.cleaned_data["page"] or 1
+    if number > paginator.num_pages:
+        return _error(f"Page {number} is past the last page ({paginator.num_pages}).")
+    page = paginator.page(number)
+    params = {k: str(v) for k, v in request.GET.items() if k != "page"}
+    cards = listing.paper_cards(list(page.object_list), topics)
+    return _ok(
+        {
+            "q": words,
+            "date": day.isoformat() if day else None,
+            "topic": topic.slug if topic else None,
+            "count": paginator.count,
+            "page": page.number,
+            "pages": paginator.num_pages,
+            "per_page": paginator.per_page,
+            "previous": _page_url(params, page.number - 1) if page.has_previous() else None,
+            "next": _page_url(params, page.number + 1) if page.has_next() else None,
+            "results": [_paper_json(card, page.start_index() + i) for i, card in enumerate(cards)],
+        }
+    )
 
 
 @require_safe

@@ -24,6 +24,7 @@ from digest.models import Edition
 from digest.readers.feedback import feedback_on
 from digest.web import listing
 from digest.web.feedback import reader_for
+from digest.web.search import clean_query, search
 from digest.web.webview import public_edition_html
 from subscriptions.models import Topic
 
@@ -85,9 +86,31 @@ def _render_listing(request: HttpRequest, *, days: list[dt.date], week: bool) ->
     return _with_cache_headers(request, response, cards)
 
 
+def _render_search(request: HttpRequest, query: str) -> HttpResponse:
+    """/papers/?q=…: the whole catalog, best match first, with the topic filter and pages."""
+    topics = listing.active_topics()
+    topic = _topic_from_request(request, topics)
+    found = search(query, topic=topic, topics=topics)
+    page = Paginator(found, PAPERS_PER_PAGE).get_page(request.GET.get("page"))
+    cards = listing.paper_cards(list(page.object_list), topics)
+    context = {
+        "query": query,
+        "day": None,
+        "week": False,
+        "topic": topic,
+        "topics": topics,
+        "page_obj": page,
+        "cards": cards,
+        "rank_offset": page.start_index() - 1 if cards else 0,
+    }
+    return render(request, "digest/papers/list.html", context)
+
+
 @require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
 def papers_latest(request: HttpRequest) -> HttpResponse:
+    if query := clean_query(request.GET.get("q", "")):
+        return _render_search(request, query)
     day = latest_listing_day()
     if day is None:
         return render(request, "digest/papers/empty.html", {"topics": listing.active_topics()})

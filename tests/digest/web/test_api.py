@@ -116,7 +116,7 @@ def test_a_day_without_papers_is_an_empty_page_not_an_error(client):
         ({"topic": "not a slug!"}, "Invalid parameters."),
         ({"topic": "no-such-topic"}, "Unknown topic 'no-such-topic'; see /api/topics/."),
         ({"page": "9"}, "Page 9 is past the last page (1)."),
-        ({"sort": "upvotes"}, "Unknown parameter(s): sort. Allowed: date, topic, page, per_page."),
+        ({"sort": "upvotes"}, "Unknown parameter(s): sort. Allowed: date, topic, page, per_page, q."),
     ],
 )
 def test_bad_parameters_get_a_400_with_a_clear_json_error(client, params, message):
