@@ -177,3 +177,22 @@ def test_papers_page_fits_a_phone_screen(browser, catalog):
         assert page.get_by_role("link", name="Subscribe").first.is_visible()
     finally:
         context.close()
+
+
+def test_reader_searches_from_the_header_and_narrows_to_a_topic(page, catalog):
+    base, _ = catalog
+    page.goto(base + "/")
+    box = page.get_by_role("searchbox", name="Search papers")
+    box.fill("streaming speech")
+    box.press("Enter")
+    page.wait_for_url("**/papers/?q=streaming+speech")
+    assert page.get_by_role("heading", level=1).inner_text() == "Papers matching “streaming speech”"
+    assert page.locator(".paper-title").all_inner_texts() == [PAPERS[3][0]]
+    assert page.get_by_role("searchbox", name="Search papers").input_value() == "streaming speech"
+
+    page.get_by_role("searchbox", name="Search papers").fill("method")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_label("Topic", exact=True).select_option(label="Speech and audio")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/papers/?q=method&topic=speech")
+    assert page.locator(".paper-title").all_inner_texts() == [PAPERS[3][0]]
