@@ -23,8 +23,18 @@ from subscriptions.services import MAX_PAUSE_WEEKS, NOTHING_CHOSEN, Preferences
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 
 
-def _timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in available_timezones()]
+def _timezone_choices() -> list[tuple[str, Any]]:
+    """UTC, then the zones grouped by region ("Europe" → "Paris"), the rest under "Other"
+    (the browser's own zone is put first by static/js/signup.js)."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in available_timezones():
+        region, _, place = name.partition("/")
+        if name == "UTC":
+            continue
+        label = place.replace("_", " ").replace("/", " / ") if place else name
+        groups.setdefault(region if place else "Other", []).append((name, label))
+    other = groups.pop("Other", [])
+    return [("UTC", "UTC"), *sorted(groups.items()), *([("Other", other)] if other else [])]
 
 
 class PhrasesField(forms.CharField):

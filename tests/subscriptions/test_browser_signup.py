@@ -140,3 +140,31 @@ def test_sign_up_page_screenshot_and_keyboard_only_use(page, site, tmp_path):
     if os.environ.get("SCREENSHOT_DIR"):
         page.goto(base + "/")
         page.screenshot(path=str(Path(os.environ["SCREENSHOT_DIR"]) / "signup.png"), full_page=True)
+
+
+def test_the_form_is_even_and_helps_after_an_error(browser, site):
+    base, _, _ = site
+    context = browser.new_context(timezone_id="Asia/Tokyo", viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(base + "/")
+        # Checkboxes keep one size however their labels wrap on a phone.
+        sizes = page.eval_on_selector_all(
+            'input[type="checkbox"]', "els => els.map(e => [e.offsetWidth, e.offsetHeight])"
+        )
+        assert len(sizes) >= 2
+        assert len({tuple(s) for s in sizes}) == 1
+        # Time zones come grouped by region, the browser's own first and chosen.
+        zone = page.get_by_label("Time zone")
+        groups = zone.evaluate("s => Array.from(s.querySelectorAll('optgroup')).map(g => g.label)")
+        assert groups[0] == "Your time zone"
+        assert {"Europe", "America", "Asia"} <= set(groups)
+        assert zone.input_value() == "Asia/Tokyo"
+        # A failed submit moves focus to the error summary.
+        page.get_by_label("Email").fill("not-an-address")
+        page.get_by_role("button", name=re.compile("Subscribe", re.I)).click()
+        page.wait_for_selector(".form-error")
+        focused = page.evaluate("document.activeElement.className")
+        assert focused == "form-error"
+    finally:
+        context.close()
