@@ -85,7 +85,7 @@ class PaperAdmin(admin.ModelAdmin[Paper]):
         "upvotes_growth",
         "matched_topics",
         "pin_state",
-        "hidden",
+        "hidden_state",
         "source",
         "listed_on",
     ]
@@ -156,8 +156,14 @@ class PaperAdmin(admin.ModelAdmin[Paper]):
 
     @admin.display(description="trending score", ordering="trend_rank")
     def score(self, obj: Paper) -> str:
+        """Three significant digits: scores are small (0.0213, 0.00874), two decimals hid them."""
         value = getattr(obj, "trend_score", None)
-        return "-" if value is None else f"{value:.2f}"
+        return "-" if value is None else f"{value:#.3g}"
+
+    @admin.display(description="hidden", ordering="hidden")
+    def hidden_state(self, obj: Paper) -> str:
+        """Only hidden papers are marked (a red cross on every visible one was noise)."""
+        return "hidden" if obj.hidden else ""
 
     @admin.display(description="upvotes (growth)", ordering="upvotes")
     def upvotes_growth(self, obj: Paper) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -100,6 +101,23 @@ def test_paper_list_opens_on_the_latest_day_ordered_by_trending_score(client, ed
     body = response.content.decode()
     assert "80 (+30)" in body
     assert "Diffusion" in body
+
+
+def test_paper_list_shows_scores_to_three_digits_and_marks_only_hidden_papers(client, editor, topic):
+    _paper(topic, title="Shown paper", upvotes=40)
+    _paper(topic, title="Kept back", upvotes=3, hidden=True)
+    response = client.get(reverse("admin:digest_paper_changelist"), {"hidden__exact": "1"})
+    assert re.search(r'<td class="field-hidden_state">hidden</td>', response.content.decode())
+    body = client.get(reverse("admin:digest_paper_changelist")).content.decode()
+    cells = re.findall(r'<td class="field-hidden_state">(.*?)</td>', body)
+    assert sorted(cell == "hidden" for cell in cells) == [False, True]
+    assert not any("icon" in cell for cell in cells)
+    assert "icon-no.svg" not in body
+    scores = re.findall(r'<td class="field-score">([^<]+)</td>', body)
+    assert len(scores) == 2
+    for shown in scores:  # three significant digits, however small the score
+        assert shown == f"{float(shown):#.3g}"
+        assert len(shown.lstrip("0.").replace(".", "").split("e")[0]) == 3, shown
 
 
 def test_paper_list_runs_a_fixed_number_of_queries(client, editor, topic, django_assert_max_num_queries):

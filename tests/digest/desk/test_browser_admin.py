@@ -108,6 +108,10 @@ def test_editor_pins_a_paper_and_previews_the_digest(desk, page):
     frame = page.frame_locator("#preview-html")
     assert pinned.title[:40] in frame.locator("body").inner_text()
     assert pinned.title[:40] in page.locator("#preview-text").inner_text()
+    # "Exactly as sent": the frame is at least as wide as the email's 640 px sheet and margins.
+    box = page.locator("#preview-html").bounding_box()
+    assert box is not None
+    assert box["width"] >= 640 + 2 * 16
     page.set_viewport_size({"width": 1400, "height": 1450})
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "preview.png"))
