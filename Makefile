@@ -39,8 +39,13 @@ browser:
 		|| echo "chromium could not be installed: browser tests will report a skip"; \
 	else echo "No /usr/bin/chromium: install Debian's chromium package to run the browser tests"; fi
 
+## axe: axe-core (pinned in package-lock.json) for the accessibility tests, from npm
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund; \
+	else echo "No npm: install Node.js to run the accessibility tests"; fi
+
 ## test: the whole suite (SQLite by default; DATABASE_URL / REDIS_URL switch to PostgreSQL / Redis)
-test: $(STAMP) var browser
+test: $(STAMP) var browser node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 run: migrate
