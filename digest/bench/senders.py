@@ -9,6 +9,7 @@ SQL statements, messages and peak RSS when the run ends.
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,12 +66,24 @@ class SenderPool:
     def finish(self, on_wait: Callable[[], None] = lambda: None) -> list[SenderReport]:
         for _ in self._procs:
             self._tasks.put(None)
-        reports = [self._reports.get() for _ in self._procs]
+        reports = [self._report() for _ in self._procs]
         for proc in self._procs:
             proc.join()
         if any(proc.exitcode for proc in self._procs):
             raise RuntimeError("a sender process failed; see its traceback above")
         return reports
+
+    def _report(self) -> SenderReport:
+        """The next sender's report; a sender that died without one fails the run instead of
+        leaving it waiting forever."""
+        while True:
+            try:
+                return self._reports.get(timeout=1.0)
+            except queue.Empty as empty:
+                dead = [proc.exitcode for proc in self._procs if not proc.is_alive() and proc.exitcode]
+                if dead:
+                    message = f"a sender process failed (exit codes {dead}); see its traceback above"
+                    raise RuntimeError(message) from empty
 
     def terminate(self) -> None:
         for proc in self._procs:
