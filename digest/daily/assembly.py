@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.urls import reverse
@@ -71,12 +71,19 @@ def assemble(editions: Iterable[Edition]) -> None:
     if not personal:
         return
     with _shelf.lock:
-        for day in sorted({e.digest_date for e in personal}):
-            shelf = _shelf.for_day(day)
-            todays = [e for e in personal if e.digest_date == day]
-            shelf.load(pid for e in todays for pid in e.paper_ids)
+        for _, shelf, todays in _by_day(personal):
             for edition in todays:
                 _fill(edition, shelf)
+
+
+def _by_day(personal: list[Edition]) -> Iterator[tuple[dt.date, _Shelf, list[Edition]]]:
+    """Per digest day (the caller holds the shelf lock): that day's shelf with these
+    editions' papers loaded, and the editions."""
+    for day in sorted({e.digest_date for e in personal}):
+        shelf = _shelf.for_day(day)
+        todays = [e for e in personal if e.digest_date == day]
+        shelf.load(pid for e in todays for pid in e.paper_ids)
+        yield day, shelf, todays
 
 
 def _fill(edition: Edition, shelf: _Shelf) -> None:
@@ -110,10 +117,7 @@ def merged(editions: Iterable[Edition]) -> dict[int, tuple[tuple[str, str], dict
     if not personal:
         return result
     with _shelf.lock:
-        for day in sorted({e.digest_date for e in personal}):
-            shelf = _shelf.for_day(day)
-            todays = [e for e in personal if e.digest_date == day]
-            shelf.load(pid for e in todays for pid in e.paper_ids)
+        for day, shelf, todays in _by_day(personal):
             for edition in todays:
                 shell = merged_shell(shelf.renderer, digest_date=day, frequency=edition.frequency)
                 result[edition.pk] = (shell, _values(edition, shelf))

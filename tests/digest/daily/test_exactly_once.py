@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 
 from digest.daily import breaker, sending, storage
-from digest.daily.dispatch import DISPATCHED_HOUR, dispatch_due, mark_dispatched
+from digest.daily.dispatch import DISPATCHED_HOUR, mark_dispatched
 from digest.daily.healing import CAREFUL_RETRY, DIED_MID_SEND, HealReport, heal, settle_claim
 from digest.daily.receivers import SETTLED_BY_ESP
 from digest.daily.sending import claim, send_chunk
@@ -25,7 +25,6 @@ from digest.tasks import heal_deliveries
 from subscriptions.models import EmailEvent
 from subscriptions.signals import email_event_recorded
 from tests.digest.daily import fake_esp
-from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,20 +43,6 @@ def esp(settings):
     mail.outbox = []
     with time_machine.travel(NOW, tick=False):
         yield fake_esp
-
-
-@pytest.fixture
-def chunk() -> list[int]:
-    """Six due readers planned and queued (not sent): the ids of their one chunk, in order."""
-    topic = TopicFactory(name="LLM", slug="llm")
-    for n in range(3):
-        PaperTopicFactory(paper=PaperFactory(title=f"Paper {n}", listed_on=DAY, upvotes=9 - n), topic=topic)
-    for n in range(6):
-        SubscriberFactory(email=f"s{n}@example.com", topics=[topic], delivery_hour=8)
-    captured: list[list[int]] = []
-    dispatch_due(enqueue=captured.append)
-    (ids,) = captured
-    return sorted(ids)
 
 
 def _send(ids: list[int]) -> None:

@@ -20,13 +20,12 @@ from django.core import mail
 from django.db import connection
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from digest.daily.dispatch import dispatch_due
 from digest.daily.send_errors import SendVerdict, send_verdict
 from digest.daily.sending import claim, is_transient, send_chunk
 from digest.models import Delivery
 from subscriptions.links import unsubscribe_url
 from tests.digest.daily import fake_esp
-from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
+from tests.factories import SubscriberFactory
 from tests.sent_mail import anymail_message, esp_params, first_alternative
 
 if TYPE_CHECKING:
@@ -47,20 +46,6 @@ def esp(settings):
     mail.outbox = []
     with time_machine.travel(NOW, tick=False):
         yield fake_esp
-
-
-@pytest.fixture
-def chunk() -> list[int]:
-    """Six due readers planned and queued (not sent): the ids of their one chunk."""
-    topic = TopicFactory(name="LLM", slug="llm")
-    for n in range(3):
-        PaperTopicFactory(paper=PaperFactory(title=f"Paper {n}", listed_on=DAY, upvotes=9 - n), topic=topic)
-    for n in range(6):
-        SubscriberFactory(email=f"s{n}@example.com", topics=[topic], delivery_hour=8)
-    captured: list[list[int]] = []
-    dispatch_due(enqueue=captured.append)
-    (ids,) = captured
-    return ids
 
 
 def _status(email: str) -> Delivery:
