@@ -151,7 +151,8 @@ def send_delivery_chunk(self: Task[Any, Any], delivery_ids: list[int]) -> dict[s
         )
         return {"sent": 0, "failed": 0, "paused": True}
     try:
-        result = send_chunk(delivery_ids, token=self.request.id)
+        again = self.request.retries > 0 or bool((self.request.delivery_info or {}).get("redelivered"))
+        result = send_chunk(delivery_ids, token=self.request.id, again=again)
     except (OperationalError, InterfaceError) as exc:
         if self.request.is_eager:
             raise

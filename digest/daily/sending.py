@@ -478,11 +478,14 @@ def adopt_own_claim(delivery_ids: Sequence[int], token: str) -> None:
         settle_claim(token, left, now=timezone.now(), report=HealReport())
 
 
-def send_chunk(delivery_ids: Sequence[int], token: str | None = None) -> ChunkResult:
+def send_chunk(delivery_ids: Sequence[int], token: str | None = None, *, again: bool = False) -> ChunkResult:
     """Claim and send these deliveries under `token` (the send task's id; DIGEST_SEND_MODE
-    decides per-message or batch). Nothing is claimed while the ESP's breaker is open."""
+    decides per-message or batch). Nothing is claimed while the ESP's breaker is open.
+    `again`: this task ran before (a retry, or Celery handed it out again after its worker
+    died), so its own earlier claim is settled first; a first run has none to look for."""
     token = token or new_token()
-    adopt_own_claim(delivery_ids, token)
+    if again:
+        adopt_own_claim(delivery_ids, token)
     wait = breaker.wait_seconds()
     if wait > 0:
         return ChunkResult(released_ids=list(delivery_ids), breaker_wait=wait)

@@ -90,7 +90,7 @@ def test_only_the_claims_owner_can_write_its_outcome(chunk):
 def test_a_redelivered_task_settles_its_own_dead_run_then_sends_only_the_untried(chunk):
     # The first run of task "t-1" claimed the chunk and died while sending the first row.
     claim(chunk, token="t-1")
-    result = send_chunk(chunk, token="t-1")  # Celery hands the same task out again
+    result = send_chunk(chunk, token="t-1", again=True)  # Celery hands the same task out again
     assert _statuses(chunk) == [S.UNCERTAIN] + [S.SENT] * 5
     assert result.sent == 5
     assert "s0@example.com" not in _sent_to()
