@@ -1,5 +1,5 @@
 # One image for web (gunicorn), worker and beat (celery). See docker-compose.yml.
-FROM python:3.11-slim
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -30,5 +30,10 @@ RUN SECRET_KEY=build-only-collectstatic-not-a-real-secret-0123456789 \
 USER paperboy
 
 EXPOSE 8000
+
+# Readiness (/healthz/: database, broker, job ages) for the web command; compose gives the
+# worker and beat, which run the same image, checks of their own.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz/', timeout=5)"]
 
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30", "--access-logfile", "-"]

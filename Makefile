@@ -55,7 +55,7 @@ worker: $(STAMP)
 	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2
 
 beat: $(STAMP)
-	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+	$(BIN)/celery -A config beat --loglevel=INFO
 
 ## lint: ruff (rules and format) and mypy --strict (settings in pyproject.toml, stubs in typings/)
 lint: $(STAMP)

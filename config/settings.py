@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "anymail",
+    "django_celery_beat",
     "subscriptions",
     "digest",
 ]
@@ -110,9 +112,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (rate limits) --------------------------------------------------------
+# --- Cache (rate limits, public pages) -----------------------------------------------
 
 REDIS_URL = env.str("REDIS_URL", default="")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -125,6 +128,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # The in-process cache is fine for one runserver process; production sets REDIS_URL.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Each process's own copy of the hottest entries, a second old at most (config/near_cache.py).
+CACHES["near"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "paperboy-near",
+    "OPTIONS": {"MAX_ENTRIES": 500},
+}
 
 # --- Celery -------------------------------------------------------------------
 
@@ -140,6 +149,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Beat reads the periodic tasks from the database (admin → Periodic tasks); the schedule below
+# only gives their defaults, installed once (digest/ops/schedules.py). Run exactly one beat.
+CELERY_BEAT_SCHEDULER = "config.beat:PaperboyScheduler"
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+BEAT_HEARTBEAT_FILE = env.str("BEAT_HEARTBEAT_FILE", default=str(VAR_DIR / "beat-heartbeat"))
 CELERY_ENABLE_UTC = True
 # Chunk tasks finish in seconds; an unacknowledged task comes back after this long.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -338,7 +352,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^healthz/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -353,6 +367,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Public pages that are the same for everyone (papers, search, the JSON API) are kept this long
+# in the cache; any change to papers, matches or topics starts afresh at once. 0 turns it off.
+PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=60)
+if not 0 <= PUBLIC_PAGE_CACHE_SECONDS <= 3600:
+    raise ImproperlyConfigured("PUBLIC_PAGE_CACHE_SECONDS must be between 0 and 3600")
+
+# /healthz/: answers kept this many seconds; a job whose last success is older than its limit
+# makes the service unhealthy (a job that never ran does not).
+HEALTH_CACHE_SECONDS = env.int("HEALTH_CACHE_SECONDS", default=5)
+HEALTH_INGEST_MAX_AGE_HOURS = env.float("HEALTH_INGEST_MAX_AGE_HOURS", default=26.0)
+HEALTH_ARXIV_MAX_AGE_HOURS = env.float("HEALTH_ARXIV_MAX_AGE_HOURS", default=96.0)
+HEALTH_DISPATCH_MAX_AGE_MINUTES = env.float("HEALTH_DISPATCH_MAX_AGE_MINUTES", default=90.0)
+
+# /metrics (Prometheus): open to a matching "Authorization: Bearer METRICS_TOKEN", or to peers in
+# METRICS_ALLOWED_NETWORKS (default: this host only); figures kept METRICS_CACHE_SECONDS,
+# digests counted for the last METRICS_DAYS days.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=30)
+METRICS_DAYS = env.int("METRICS_DAYS", default=7)
+if not 1 <= METRICS_DAYS <= 90:
+    raise ImproperlyConfigured("METRICS_DAYS must be between 1 and 90")
 
 # --- Subscriptions (sign-up sidebar, bounces) ---------------------------------------
 # Dotted path of a callable(limit) -> [{title, url, upvotes, topics}] shown beside the sign-up form.

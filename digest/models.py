@@ -314,3 +314,31 @@ class SendingSettings(models.Model):
     def load(cls) -> SendingSettings:
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job (ingest from a source, the dispatch): when, how long, whether
+    it succeeded and how much it did. Read by /healthz/ (the age of the last success) and
+    /metrics (counts and durations)."""
+
+    class Kind(models.TextChoices):
+        INGEST_HF = "ingest-hf", "Hugging Face ingest"
+        INGEST_ARXIV = "ingest-arxiv", "arXiv ingest"
+        DISPATCH = "dispatch", "Dispatch"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    items = models.PositiveIntegerField(default=0, help_text="papers stored, or readers queued")
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "ok", "finished_at"], name="jobrun_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.finished_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'failed'}"
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()

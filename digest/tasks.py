@@ -20,10 +20,14 @@ def ingest_daily_papers(day: str | None = None) -> dict[str, Any]:
     """Fetch and upsert one listing day from the HF API, or (no day) today and the last
     HF_REFRESH_DAYS days. Idempotent: a re-run refreshes counts and adds a snapshot."""
     from digest.catalog.ingest import ingest_day, ingest_recent
+    from digest.models import JobRun
+    from digest.ops.runs import recorded
 
+    with recorded(JobRun.Kind.INGEST_HF) as run:
+        reports = [ingest_day(day=dt.date.fromisoformat(day))] if day else ingest_recent()
+        run.ingested(reports)
     if day:
-        return ingest_day(day=dt.date.fromisoformat(day)).as_dict()
-    reports = ingest_recent()
+        return reports[0].as_dict()
     return {
         "days": [r.as_dict() for r in reports],
         "created": sum(r.created for r in reports),
@@ -35,8 +39,13 @@ def ingest_daily_papers(day: str | None = None) -> dict[str, Any]:
 def ingest_arxiv_announcement(day: str | None = None) -> dict[str, Any]:
     """Fetch and upsert an arXiv announcement (default: the latest one made). Idempotent."""
     from digest.catalog.arxiv_ingest import ingest_announcement
+    from digest.models import JobRun
+    from digest.ops.runs import recorded
 
-    return ingest_announcement(day=dt.date.fromisoformat(day) if day else None).as_dict()
+    with recorded(JobRun.Kind.INGEST_ARXIV) as run:
+        report = ingest_announcement(day=dt.date.fromisoformat(day) if day else None)
+        run.ingested([report])
+    return report.as_dict()
 
 
 @shared_task(name="digest.tasks.rematch_topic", acks_late=True)
@@ -90,8 +99,13 @@ def dispatch_due_digests() -> dict[str, object]:
     Idempotent: the unique (subscriber, date) row decides; re-runs queue nothing twice.
     """
     from digest.daily.dispatch import dispatch_due
+    from digest.models import JobRun
+    from digest.ops.runs import recorded
 
-    return dispatch_due(enqueue=enqueue_chunk).as_dict()
+    with recorded(JobRun.Kind.DISPATCH) as run:
+        report = dispatch_due(enqueue=enqueue_chunk)
+        run.items = report.queued
+    return report.as_dict()
 
 
 @shared_task(

@@ -20,6 +20,7 @@ from subscriptions.models import Subscriber
 from subscriptions.ratelimits import signup_email_limited, signup_ip_limited
 from subscriptions.selectors import past_digests
 from subscriptions.sidebar import signup_sidebar_items
+from subscriptions.signup_page import blank_signup_page
 from subscriptions.tokens import BadToken, Purpose, subscriber_for_token
 
 _BAD_TOKEN_STATUS = {"expired": 410, "unknown": 404}
@@ -46,7 +47,10 @@ def _signup_page(request: HttpRequest, form: SignupForm, status: int = 200) -> H
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return _signup_page(request, SignupForm())
+        if request.GET:  # e.g. ?q= from the header's search box: rendered as it is
+            return _signup_page(request, SignupForm())
+        papers = signup_sidebar_items(limit=5)
+        return blank_signup_page(request, lambda: {"form": SignupForm(), "papers": papers}, papers)
     if signup_ip_limited(request):
         return rate_limited(request)
     form = SignupForm(request.POST)

@@ -43,7 +43,7 @@ def anymail_backend(settings):
 def _eager_celery_and_clean_cache():
     """Tasks run in-process unless a test starts a real worker (see tests/celery_worker.py);
     the cache (rate limits) starts empty, also when it is a shared Redis."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from config.celery_app import app
 
@@ -51,6 +51,7 @@ def _eager_celery_and_clean_cache():
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     cache.clear()
+    caches["near"].clear()
     yield
     app.conf.task_always_eager = previous
 

@@ -61,11 +61,54 @@ def test_the_stack_has_exactly_the_expected_services(services):
     assert set(services) == {"db", "redis", "mailpit", "migrate", "web", "worker", "beat"}
 
 
+def _schema_check(path: Path) -> subprocess.CompletedProcess[str]:
+    tool = Path(sys.executable).with_name("check-jsonschema")
+    return subprocess.run(  # noqa: S603 - our own tool on a compose file
+        [str(tool), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_file_is_valid_against_the_compose_specification():
+    """check-jsonschema's own copy of the compose-spec schema (no network)."""
+    result = _schema_check(ROOT / "docker-compose.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_broken_file_fails_the_schema_check(tmp_path, compose):
+    broken = dict(compose)
+    broken["services"] = {**compose["services"], "web": {**compose["services"]["web"], "ports": "8000"}}
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(yaml.safe_dump(broken))
+    result = _schema_check(path)
+    assert result.returncode != 0
+    assert "ports" in result.stdout + result.stderr
+
+
+def test_every_image_has_a_pinned_version(services):
+    for name, service in services.items():
+        image = service["image"]
+        if name in APP_SERVICES:
+            continue  # built here from the Dockerfile (whose base image is pinned, below)
+        _, _, tag = image.partition(":")
+        assert re.fullmatch(r"v?\d+\.\d+(\.\d+)?", tag), f"{name}: {image} has no version tag"
+
+
 def test_database_and_redis_images_with_healthchecks(services):
-    assert services["db"]["image"] == "postgres:16"
+    assert services["db"]["image"].startswith("postgres:16.")
     assert "pg_isready" in healthcheck(services["db"])
-    assert services["redis"]["image"] == "redis:7"
+    assert services["redis"]["image"].startswith("redis:7.")
     assert "redis-cli ping" in healthcheck(services["redis"])
+
+
+def test_the_worker_answers_pings_and_beat_proves_its_heartbeat(services):
+    assert "celery -A config inspect ping --destination celery@$$HOSTNAME" in healthcheck(services["worker"])
+    beat = healthcheck(services["beat"])
+    assert "/app/var/beat-heartbeat" in beat
+    assert "getmtime" in beat
 
 
 def test_mailpit_catches_smtp_and_shows_its_web_ui(services):
@@ -111,12 +154,13 @@ def test_app_services_wait_for_healthy_db_and_redis_and_for_migrations(services)
     assert services["migrate"]["restart"] == "no"
 
 
-def test_web_is_published_and_health_checked_on_the_health_route(services):
+def test_web_is_published_and_health_checked_on_the_healthz_route(services):
     web = services["web"]
 
     assert "8000:8000" in web["ports"]
-    assert "http://127.0.0.1:8000/health/" in healthcheck(web)
-    assert resolve("/health/").url_name == "health"
+    assert "http://127.0.0.1:8000/healthz/" in healthcheck(web)
+    assert resolve("/healthz/").url_name == "healthz"
+    assert resolve("/health/").url_name == "health"  # plain liveness, kept
 
 
 def test_every_variable_the_stack_sets_is_read_by_the_settings(services):
@@ -175,7 +219,8 @@ def test_the_settings_start_with_the_stack_env(services, tmp_path):
 
 
 def test_dockerfile_builds_a_slim_non_root_image_from_the_lock_file(dockerfile):
-    assert re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE) == ["python:3.11-slim"]
+    assert re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE) == ["python:3.11.11-slim-bookworm"]
+    assert re.search(r"^HEALTHCHECK .*\n?.*http://127.0.0.1:8000/healthz/", dockerfile, flags=re.MULTILINE)
     assert "pip install -r requirements.txt -c requirements-lock.txt" in dockerfile
     users = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.MULTILINE)
     assert users

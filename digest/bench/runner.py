@@ -88,7 +88,7 @@ def ensure_empty() -> None:
     busy = [m._meta.label for m in (*OWNED, *_referencing()) if m._default_manager.exists()]
     if busy:
         raise CommandError(
-            f"bench_digest refuses to run on a database that holds data ({', '.join(busy)}): "
+            f"the bench refuses to run on a database that holds data ({', '.join(busy)}): "
             "point DATABASE_URL at an empty, migrated database of its own (see docs/performance.md)"
         )
 

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from digest.catalog.freshness import catalog_changed
 from digest.models import Delivery, Paper, PaperTopic, SendingSettings
 from subscriptions.models import Topic
 
@@ -42,6 +43,7 @@ def _update(papers: Iterable[Paper], *, user: User | None, message: str, **field
             updated_at=timezone.now(), **fields
         )
         _log(user, chosen, message)
+        catalog_changed()
     for paper in chosen:
         for name, value in fields.items():
             setattr(paper, name, value)
@@ -117,6 +119,7 @@ def set_manual_topics(*, paper: Paper, topics: Iterable[Topic], user: User | Non
                 row.score = 1.0
         PaperTopic.objects.bulk_create(create)
         PaperTopic.objects.bulk_update(update, ["manual", "excluded", "reason", "score"])
+        catalog_changed()
         names = ", ".join(Topic.objects.filter(pk__in=chosen).values_list("name", flat=True)) or "none"
         _log(user, [paper], f"Topics set by hand: {names}.")
         _learn_after_commit()

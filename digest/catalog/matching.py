@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from digest.catalog.freshness import catalog_changed
 from digest.catalog.learning import current_model, training_examples
 from digest.catalog.matcher import Decision, LearnedModel, Matcher, TopicMatch
 from digest.catalog.rules import CATEGORY_RE, RULE_KEYS, PaperLike, compile_rules, validate_rules
@@ -134,6 +135,8 @@ def _rematch_chunk(papers: list[Paper], matcher: Matcher) -> int:
         PaperTopic.objects.bulk_create(create, ignore_conflicts=True)
         PaperTopic.objects.bulk_update(update, ["score", "reason", "excluded", "matched_at"])
         PaperTopic.objects.filter(pk__in=delete).delete()
+        if moved or create or update or delete:
+            catalog_changed()
     return len(create) + len(update) + len(delete)
 
 

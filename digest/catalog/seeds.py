@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from digest.catalog.freshness import catalog_changed
 from digest.catalog.learning import ensure_trained
 from digest.catalog.matching import rematch_papers
 from digest.catalog.rules import RULE_KEYS, validate_rules
@@ -231,6 +232,7 @@ def _upsert_papers(
         else:
             report.papers_unchanged += 1
     Paper.objects.bulk_create(new)
+    catalog_changed()
     report.papers_created = len(new)
 
 

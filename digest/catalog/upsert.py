@@ -14,6 +14,7 @@ from typing import Protocol
 
 from django.db import DatabaseError
 
+from digest.catalog.freshness import catalog_changed
 from digest.models import Paper
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ def store_page(store: Callable[[], tuple[int, int]], *, papers: int, where: str,
         return
     report.created += created
     report.updated += updated
+    if created or updated:
+        catalog_changed()
 
 
 def merge(paper: Paper, values: Mapping[str, object], *, source: str) -> set[str]:

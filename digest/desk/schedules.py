@@ -1,4 +1,4 @@
-"""Periodic schedules (settings.CELERY_BEAT_SCHEDULE) described in words, for admin."""
+"""Periodic tasks (in the database, django-celery-beat) described in words, for admin."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery.schedules import crontab, schedule
-from django.conf import settings
+from django.urls import reverse
 
 _WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
@@ -18,6 +18,9 @@ class ScheduleRow:
     task: str
     when: str
     raw: str
+    enabled: bool = True
+    last_run: dt.datetime | None = None
+    url: str = ""
 
 
 def _hours_text(hour: str, minute: str) -> str:
@@ -64,11 +67,22 @@ def _raw(value: Any) -> str:
 
 
 def beat_schedule() -> list[ScheduleRow]:
-    """Every entry of CELERY_BEAT_SCHEDULE, sorted by name."""
-    entries = getattr(settings, "CELERY_BEAT_SCHEDULE", {}) or {}
-    return [
-        ScheduleRow(
-            name=name, task=entry["task"], when=describe(entry["schedule"]), raw=_raw(entry["schedule"])
+    """Every periodic task beat reads (the database), sorted by name, with its admin page."""
+    from django_celery_beat.models import PeriodicTask
+
+    rows = []
+    tasks = PeriodicTask.objects.select_related("crontab", "interval", "solar", "clocked").order_by("name")
+    for task in tasks:
+        when = task.schedule
+        rows.append(
+            ScheduleRow(
+                name=task.name,
+                task=task.task,
+                when=describe(when),
+                raw=_raw(when),
+                enabled=task.enabled,
+                last_run=task.last_run_at,
+                url=reverse("admin:django_celery_beat_periodictask_change", args=[task.pk]),
+            )
         )
-        for name, entry in sorted(entries.items())
-    ]
+    return rows

@@ -20,6 +20,7 @@ from digest.catalog.ranking import RankedPaper, latest_listing_day
 from digest.catalog.similarity import SHOWN, similar_papers
 from digest.models import Paper
 from digest.web import listing
+from digest.web.page_cache import shared_page
 from digest.web.search import QUERY_MAX, clean_query, search
 from subscriptions.links import absolute
 from subscriptions.models import Topic
@@ -120,6 +121,7 @@ def _page_json(
 
 
 @require_safe
+@shared_page
 def papers(request: HttpRequest) -> JsonResponse:
     """GET /api/papers/?date=YYYY-MM-DD&topic=slug&page=N&per_page=M, or ?q=words[&topic=…]
     to search the whole catalog (every listing day; `date` then narrows to one day)."""
@@ -146,9 +148,8 @@ def papers(request: HttpRequest) -> JsonResponse:
 def _search_json(
     request: HttpRequest, query: PapersQuery, words: str, *, topic: Topic | None, topics: list[Topic]
 ) -> JsonResponse:
-    results = search(words, topic=topic, topics=topics)
-    if day := query.cleaned_data["date"]:
-        results = [r for r in results if r.paper.listed_on == day]
+    day = query.cleaned_data["date"]
+    results = search(words, topic=topic, topics=topics, day=day)
     paginator = Paginator(results, query.cleaned_data["per_page"] or DEFAULT_PER_PAGE)
     number = query.cleaned_data["page"] or 1
     if number > paginator.num_pages:
@@ -173,6 +174,7 @@ def _search_json(
 
 
 @require_safe
+@shared_page
 def topics(request: HttpRequest) -> JsonResponse:
     """GET /api/topics/: every active topic with its feeds."""
     if request.GET:
@@ -212,6 +214,7 @@ def _similar_json(paper: Paper, similarity: float) -> dict[str, Any]:
 
 
 @require_safe
+@shared_page
 def similar(request: HttpRequest, paper_id: str) -> JsonResponse:
     """GET /api/papers/<id>/similar/?limit=N: the nearest recent papers in the matcher's space."""
     unknown = sorted(set(request.GET) - {"limit"})

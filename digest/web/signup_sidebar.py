@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from digest.catalog.ranking import latest_listing_day, ranked_papers
+from digest.web.page_cache import cached_value
 
 
 def signup_sidebar(limit: int = 5) -> list[dict[str, Any]]:
-    """Up to `limit` papers of the latest listing day, best first: title, url, upvotes, topics."""
+    """Up to `limit` papers of the latest listing day, best first: title, url, upvotes, topics
+    (kept for the catalog's generation: the sign-up page is the busiest page)."""
+    return cached_value(f"signup-sidebar:{limit}", lambda: _trending(limit))
+
+
+def _trending(limit: int) -> list[dict[str, Any]]:
     day = latest_listing_day()
     if day is None:
         return []

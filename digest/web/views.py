@@ -24,6 +24,7 @@ from digest.models import Edition
 from digest.readers.feedback import feedback_on
 from digest.web import listing
 from digest.web.feedback import reader_for
+from digest.web.page_cache import shared_page
 from digest.web.search import clean_query, search
 from digest.web.webview import public_edition_html
 from subscriptions.models import Topic
@@ -108,6 +109,7 @@ def _render_search(request: HttpRequest, query: str) -> HttpResponse:
 
 @require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
+@shared_page
 def papers_latest(request: HttpRequest) -> HttpResponse:
     if query := clean_query(request.GET.get("q", "")):
         return _render_search(request, query)
@@ -119,12 +121,14 @@ def papers_latest(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
+@shared_page
 def papers_day(request: HttpRequest, day: dt.date) -> HttpResponse:
     return _render_listing(request, days=[day], week=False)
 
 
 @require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
+@shared_page
 def papers_week(request: HttpRequest, day: dt.date) -> HttpResponse:
     return _render_listing(request, days=listing.week_of(day), week=True)
 

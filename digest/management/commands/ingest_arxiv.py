@@ -10,6 +10,8 @@ from tqdm import tqdm
 from digest.catalog.arxiv_ingest import ArxivReport, ingest_announcement
 from digest.catalog.matching import CATEGORY_RE
 from digest.management.commands._args import iso_day
+from digest.models import JobRun
+from digest.ops.runs import recorded
 
 
 def categories(value: str) -> list[str]:
@@ -40,8 +42,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         wanted = categories(options["categories"]) if options["categories"] else None
-        with tqdm(desc="entries", unit="entry", file=self.stderr, disable=options["verbosity"] < 1) as bar:
+        with (
+            recorded(JobRun.Kind.INGEST_ARXIV) as run,
+            tqdm(desc="entries", unit="entry", file=self.stderr, disable=options["verbosity"] < 1) as bar,
+        ):
             report = ingest_announcement(day=options["date"], categories=wanted, on_page=bar.update)
+            run.ingested([report])
         for error in report.errors:
             self.stderr.write(f"  {error}")
         self.stdout.write(summary(report))

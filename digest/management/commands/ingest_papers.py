@@ -10,6 +10,8 @@ from tqdm import tqdm
 
 from digest.catalog.ingest import IngestReport, ingest_day, ingest_recent
 from digest.management.commands._args import iso_day
+from digest.models import JobRun
+from digest.ops.runs import recorded
 
 
 class Command(BaseCommand):
@@ -25,11 +27,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         quiet = options["verbosity"] < 1
-        with tqdm(desc="papers", unit="paper", file=self.stderr, disable=quiet) as bar:
+        with (
+            recorded(JobRun.Kind.INGEST_HF) as run,
+            tqdm(desc="papers", unit="paper", file=self.stderr, disable=quiet) as bar,
+        ):
             if options["date"]:
                 reports = [ingest_day(day=options["date"], on_page=bar.update)]
             else:
                 reports = ingest_recent(on_page=bar.update)
+            run.ingested(reports)
         for report in reports:
             for error in report.errors:
                 self.stderr.write(f"  {report.day}: {error}")

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from digest.catalog.seeds import SeedError, SeedPaper, SeedReport, load_seeds
 from digest.management.commands._args import iso_day
+from digest.ops.schedules import install_default_schedules
 
 
 class Command(BaseCommand):
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         except SeedError as exc:
             raise CommandError(f"seeds not loaded, nothing changed: {exc}") from exc
         self.stdout.write(summary(report))
+        if created := install_default_schedules():
+            self.stdout.write(f"Periodic tasks installed from settings: {', '.join(created)}.")
 
 
 def summary(report: SeedReport) -> str:

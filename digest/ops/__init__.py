@@ -1,0 +1,1 @@
+"""Operations: job runs, health, metrics, schedules in the database."""
