@@ -18,17 +18,13 @@ var:
 	mkdir -p var/outbox var/static
 
 migrate: $(STAMP) var
-	$(BIN)/python manage.py migrate --no-input -v 0
+	@$(BIN)/python manage.py migrate --no-input -v 0
 
-## demo: load the seeds and send today's digests to demo readers, on SQLite, Celery eager, emails in var/outbox/
+## demo: load the seeds and send yesterday's and today's digests to demo readers (each on their own
+## local date), on SQLite, Celery eager, emails in var/outbox/; `make demo V=2` tells more
+V ?= 1
 demo: migrate
-	$(BIN)/python manage.py load_seeds
-	$(BIN)/python manage.py show_trending
-	$(BIN)/python manage.py load_demo_readers
-	$(BIN)/python manage.py send_digests --all --date "$$($(BIN)/python -c 'import datetime as d; print(d.datetime.now(d.UTC).date() - d.timedelta(days=1))')"
-	$(BIN)/python manage.py send_digests --all --date "$$(date -u +%F)"
-	@latest=$$(ls -t var/outbox/*.eml 2>/dev/null | head -n1); \
-	echo "$$(ls var/outbox/*.eml 2>/dev/null | wc -l) emails in var/outbox/ — open one in a mail client or browser: $${latest:-none yet}"
+	@$(BIN)/python manage.py demo -v $(V)
 
 ## browser: install Debian's chromium for the real-browser tests (needs root and apt)
 browser:

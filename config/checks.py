@@ -126,12 +126,17 @@ def unsafe_for_production(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     return [Error(message, hint=hint, id=check_id) for check_id, message, hint in production_problems()]
 
 
-def refuse_unsafe_start() -> None:
-    """Raise ImproperlyConfigured naming every unsafe setting (server processes call this)."""
-    problems = production_problems() + timing_problems()
+def refuse_unsafe_start(*, web: bool = False) -> None:
+    """Raise ImproperlyConfigured naming every unsafe setting, and (DEBUG off) every problem
+    that would make the process fail later: a database that does not answer, migrations not
+    applied, a broker that does not answer, static files not collected (`web`). Server
+    processes call this: gunicorn's entry point, Celery's worker and beat."""
+    from config.start_checks import start_problems
+
+    problems = [f"{message} {hint}" for _, message, hint in production_problems() + timing_problems()]
+    problems += start_problems(web=web)
     if problems:
-        lines = "; ".join(f"{message} {hint}" for _, message, hint in problems)
-        raise ImproperlyConfigured(f"Paperboy refuses to start: {lines}")
+        raise ImproperlyConfigured("Paperboy refuses to start: " + "; ".join(problems))
 
 
 def timing_problems() -> list[tuple[str, str, str]]:

@@ -12,4 +12,4 @@ application = get_wsgi_application()
 
 from config.checks import refuse_unsafe_start  # noqa: E402 - needs the apps loaded
 
-refuse_unsafe_start()
+refuse_unsafe_start(web=True)

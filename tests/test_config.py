@@ -53,9 +53,10 @@ def test_production_starts_with_real_secrets():
     assert result.returncode == 0, result.stderr
 
 
-def test_beat_start_dispatches_once_to_catch_up(monkeypatch):
+def test_beat_start_dispatches_once_to_catch_up(monkeypatch, settings):
     import importlib
 
+    settings.DEBUG = True  # development: no start checks (they need the database and broker)
     celery_app = importlib.import_module("config.celery_app")
     sent: list[str] = []
     monkeypatch.setattr(celery_app.app, "send_task", lambda name, *a, **kw: sent.append(name))

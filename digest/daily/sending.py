@@ -34,6 +34,7 @@ from django.db import InterfaceError, OperationalError
 from django.db import connection as db_connection
 from django.utils import timezone
 
+from config.logcontext import log_context
 from digest.daily import breaker, storage
 from digest.daily.assembly import assemble, merged
 from digest.daily.healing import HealReport, settle_claim
@@ -179,6 +180,8 @@ def claim(delivery_ids: Sequence[int], token: str | None = None) -> list[Claimed
     return claimed
 
 
+REJECTED = "recipient rejected by the ESP"
+
 # Seconds between tries of an outcome write while the database is away (about a minute in all).
 WRITE_BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
@@ -310,41 +313,42 @@ def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition], to
     in_flight: list[Claimed] = []
     try:
         for delivery in sorted(deliveries, key=lambda d: d.pk):
-            try:
-                message = build_digest_message(
-                    rendered_or_edition=editions[delivery.edition_id],
-                    subscriber=delivery.subscriber,
-                    delivery_id=delivery.pk,
-                    connection=connection,
-                    links=reader_links(links, delivery.subscriber.token_key),
-                )
-            except SoftTimeLimitExceeded:
-                raise
-            except Exception as error:  # a bad row (e.g. an unusable address) fails alone
-                logger.exception("delivery %s could not be built", delivery.pk)
-                chunk.record(delivery, outcome=Delivery.Status.FAILED, error=describe(error))
-                chunk.result.failed += 1
-                continue
-            in_flight = [delivery]
-            try:
-                message.send()
-            except SoftTimeLimitExceeded:
-                raise
-            except Exception as error:
+            with log_context(deliveries=delivery.pk):
+                try:
+                    message = build_digest_message(
+                        rendered_or_edition=editions[delivery.edition_id],
+                        subscriber=delivery.subscriber,
+                        delivery_id=delivery.pk,
+                        connection=connection,
+                        links=reader_links(links, delivery.subscriber.token_key),
+                    )
+                except SoftTimeLimitExceeded:
+                    raise
+                except Exception as error:  # a bad row (e.g. an unusable address) fails alone
+                    logger.exception("delivery %s could not be built", delivery.pk)
+                    chunk.record(delivery, outcome=Delivery.Status.FAILED, error=describe(error))
+                    chunk.result.failed += 1
+                    continue
+                in_flight = [delivery]
+                try:
+                    message.send()
+                except SoftTimeLimitExceeded:
+                    raise
+                except Exception as error:
+                    in_flight = []
+                    if chunk.failed_call([delivery], error):
+                        chunk.stop_for_breaker()
+                        break
+                    continue
                 in_flight = []
-                if chunk.failed_call([delivery], error):
-                    chunk.stop_for_breaker()
-                    break
-                continue
-            in_flight = []
-            chunk.esp_accepted()
-            message_id, rejected = _message_id(message)
-            if rejected:
-                chunk.record(delivery, outcome=Delivery.Status.FAILED, error="recipient rejected by the ESP")
-                chunk.result.failed += 1
-            else:
-                chunk.record(delivery, outcome=Delivery.Status.SENT, message_id=message_id)
-                chunk.result.sent += 1
+                chunk.esp_accepted()
+                message_id, rejected = _message_id(message)
+                if rejected:
+                    chunk.record(delivery, outcome=Delivery.Status.FAILED, error=REJECTED)
+                    chunk.result.failed += 1
+                else:
+                    chunk.record(delivery, outcome=Delivery.Status.SENT, message_id=message_id)
+                    chunk.result.sent += 1
     except BaseException as error:  # SoftTimeLimitExceeded, shutdown
         _interrupted(chunk, in_flight, error)
         raise
@@ -374,21 +378,22 @@ def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition], toke
             size = settings.DIGEST_PERSONAL_BATCH if isinstance(key, tuple) else len(group)
             for start in range(0, len(group), size):
                 batch = group[start : start + size]
-                message = _batch_message(batch, editions, personal, links)
-                in_flight = batch
-                try:
-                    message.send()
-                except SoftTimeLimitExceeded:
-                    raise
-                except Exception as error:  # the ESP call failed for the whole group
+                with log_context(deliveries=[d.pk for d in batch]):
+                    message = _batch_message(batch, editions, personal, links)
+                    in_flight = batch
+                    try:
+                        message.send()
+                    except SoftTimeLimitExceeded:
+                        raise
+                    except Exception as error:  # the ESP call failed for the whole group
+                        in_flight = []
+                        if chunk.failed_call(batch, error):
+                            chunk.stop_for_breaker()
+                            raise _BreakerOpen from None
+                        continue
                     in_flight = []
-                    if chunk.failed_call(batch, error):
-                        chunk.stop_for_breaker()
-                        raise _BreakerOpen from None
-                    continue
-                in_flight = []
-                chunk.esp_accepted()
-                _record_batch(batch, message, chunk, sent)
+                    chunk.esp_accepted()
+                    _record_batch(batch, message, chunk, sent)
     except _BreakerOpen:
         pass
     except BaseException as error:  # SoftTimeLimitExceeded, shutdown: keep what is known
@@ -484,15 +489,22 @@ def send_chunk(delivery_ids: Sequence[int], token: str | None = None, *, again: 
     `again`: this task ran before (a retry, or Celery handed it out again after its worker
     died), so its own earlier claim is settled first; a first run has none to look for."""
     token = token or new_token()
-    if again:
-        adopt_own_claim(delivery_ids, token)
-    wait = breaker.wait_seconds()
-    if wait > 0:
-        return ChunkResult(released_ids=list(delivery_ids), breaker_wait=wait)
-    deliveries = claim(delivery_ids, token)
-    if not deliveries:
-        return ChunkResult()
-    return send_claim(deliveries, token)
+    with log_context(chunk=token, deliveries=delivery_ids):
+        if again:
+            adopt_own_claim(delivery_ids, token)
+        wait = breaker.wait_seconds()
+        if wait > 0:
+            logger.info("ESP breaker open: chunk handed back for %.0f s", wait)
+            return ChunkResult(released_ids=list(delivery_ids), breaker_wait=wait)
+        deliveries = claim(delivery_ids, token)
+        if not deliveries:
+            return ChunkResult()
+        result = send_claim(deliveries, token)
+        logger.info(
+            "chunk sent: %d sent, %d failed, %d uncertain, %d to retry",
+            result.sent, result.failed, result.uncertain, len(result.retry_ids),
+        )  # fmt: skip
+        return result
 
 
 def send_claim(deliveries: Sequence[Claimed], token: str) -> ChunkResult:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.celery_worker import needs_redis_and_postgres, test_database_url
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 PROBE = """
@@ -211,7 +213,69 @@ def test_plain_http_is_accepted_only_for_a_loopback_site(production_env):
     assert "paperboy.E105" in lookalike.stderr
 
 
-def test_the_server_starts_with_safe_production_settings(production_env):
-    result = _run(["-c", "import config.wsgi; print('started')"], production_env)
+needs_services = needs_redis_and_postgres("for a server that starts")
+
+
+@pytest.fixture
+def reachable_env(production_env, transactional_db) -> dict[str, str]:
+    """Production settings on the (migrated) test database and the tests' Redis."""
+    return {**production_env, "DATABASE_URL": test_database_url(), "REDIS_URL": os.environ["REDIS_URL"]}
+
+
+@needs_services
+def test_the_server_starts_with_safe_production_settings(reachable_env):
+    result = _run(["-c", "import config.wsgi; print('started')"], reachable_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("started")
+
+
+@needs_services
+@pytest.mark.parametrize(
+    ("change", "told"),
+    [
+        (
+            {"DATABASE_URL": "postgres://paperboy@127.0.0.1:9/paperboy"},
+            ["The database 127.0.0.1:9/paperboy does not answer", "Check DATABASE_URL", "manage.py migrate"],
+        ),
+        (
+            {"REDIS_URL": "redis://127.0.0.1:9/0"},
+            ["The broker redis://127.0.0.1:9/0 does not answer", "Check REDIS_URL"],
+        ),
+        (
+            {"STATIC_MANIFEST": "true"},
+            [
+                "Static files are not collected",
+                "staticfiles.json is missing",
+                "Run `python manage.py collectstatic --no-input`",
+            ],
+        ),
+    ],
+    ids=["database-down", "broker-down", "no-collectstatic"],
+)
+def test_a_server_that_would_fail_says_so_at_start_with_the_fix(reachable_env, change, told):
+    server = _run(["-c", "import config.wsgi"], {**reachable_env, **change})
+    assert server.returncode != 0
+    assert "Paperboy refuses to start" in server.stderr
+    for words in told:
+        assert words in server.stderr
+
+
+@needs_services
+def test_unapplied_migrations_are_reported_with_the_command_to_run(reachable_env):
+    import psycopg
+
+    admin = test_database_url().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute("DROP DATABASE IF EXISTS paperboy_start_probe")
+        db.execute("CREATE DATABASE paperboy_start_probe")
+    try:
+        empty = {**reachable_env, "DATABASE_URL": admin.rsplit("/", 1)[0] + "/paperboy_start_probe"}
+        worker_start = "from config.celery_app import _refuse_unsafe_start; _refuse_unsafe_start()"
+        for probe in ("import config.wsgi", f"import django; django.setup(); {worker_start}"):
+            server = _run(["-c", probe], empty)
+            assert server.returncode != 0
+            assert "migration(s) are not applied" in server.stderr
+            assert "Run `python manage.py migrate`." in server.stderr
+    finally:
+        with psycopg.connect(admin, autocommit=True) as db:
+            db.execute("DROP DATABASE IF EXISTS paperboy_start_probe")

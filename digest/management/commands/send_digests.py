@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Q
+from django.utils import timezone
 from tqdm import tqdm
 
 from digest.daily.dispatch import dispatch_due
+from digest.daily.due import due_readers
 from digest.management.commands._args import iso_day
 from digest.models import Delivery
 from digest.tasks import enqueue_chunk
@@ -25,6 +28,14 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="ignore delivery hours and weekdays")
         parser.add_argument("--dry-run", action="store_true", help="plan only: write and send nothing")
         parser.add_argument("--email", help="only this reader")
+        parser.add_argument(
+            "--days-ago",
+            type=int,
+            default=0,
+            choices=range(8),
+            metavar="N",
+            help="as if it were N days ago (0-7): each reader's local date then (catch up a missed day)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         enqueued: list[int] = []
@@ -33,9 +44,20 @@ class Command(BaseCommand):
             enqueued.extend(ids)
             enqueue_chunk(ids)
 
-        with tqdm(desc="readers", unit="reader", disable=options["verbosity"] < 1, file=self.stderr) as bar:
+        now = timezone.now() - dt.timedelta(days=options["days_ago"])
+        due = due_readers(
+            now=now, digest_date=options["date"], send_all=options["all"], email=options["email"]
+        )
+        with tqdm(
+            total=due.count(),
+            desc="readers",
+            unit=" readers",
+            disable=options["verbosity"] < 1,
+            file=self.stderr,
+        ) as bar:
             report = dispatch_due(
                 enqueue=enqueue,
+                now=now,
                 digest_date=options["date"],
                 send_all=options["all"],
                 email=options["email"],

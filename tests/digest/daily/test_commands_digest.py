@@ -7,6 +7,7 @@ import email
 import json
 from email import policy
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -155,3 +156,31 @@ def test_send_digests_rejects_a_malformed_date(readers):
     with pytest.raises(CommandError):
         call_command("send_digests", "--date", "2026-13-40")
     assert not Delivery.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_tells_a_short_story_and_sends_for_each_readers_own_dates(outbox, capsys):
+    """At 20:00 UTC Tokyo is on the next day already and Los Angeles at noon: each reader gets
+    their local yesterday's and today's digests, and a later send finds nothing due."""
+    with time_machine.travel(dt.datetime(2026, 3, 2, 20, 0, tzinfo=dt.UTC), tick=False):
+        call_command("demo")
+        story = capsys.readouterr()
+        dates = {
+            (email_, day) for email_, day in Delivery.objects.values_list("subscriber__email", "digest_date")
+        }
+        readers = json.loads(DEMO_FILE.read_text())
+        for reader in readers:
+            local_today = dt.datetime.now(ZoneInfo(reader["timezone"])).date()
+            wanted = {local_today - dt.timedelta(days=1), local_today}
+            assert {day for email_, day in dates if email_ == reader["email"]} == wanted, reader["timezone"]
+        assert len(_emails(outbox)) == 2 * len(readers)
+        call_command("send_digests", "--all")
+        assert "due: 0" in capsys.readouterr().out
+        assert len(_emails(outbox)) == 2 * len(readers)
+    lines = story.out.splitlines()
+    assert len(lines) < 60
+    assert lines[0].startswith("Paperboy demo:")
+    assert any(line.startswith("4/4 Today's digests") and f"{len(readers)} sent" in line for line in lines)
+    assert any(line.startswith("Open one in a mail client") and line.endswith(".eml") for line in lines)
+    assert "WARNING" not in story.out + story.err
+    assert " INFO " not in story.out + story.err

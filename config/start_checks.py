@@ -1,0 +1,82 @@
+"""What a server process checks before it serves (DEBUG off): the database answers, every
+migration is applied, the broker answers (when one is set), and for the web its static files
+were collected. Each problem comes with the command or setting that fixes it."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
+
+
+def _database_problems() -> list[str]:
+    db = settings.DATABASES["default"]
+    where = (
+        f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        if db.get("HOST")
+        else db["NAME"]
+    )
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [
+            f"The database {where} does not answer ({first}). Check DATABASE_URL and that the "
+            "database server is running, then run `python manage.py migrate`."
+        ]
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        pending = plan[0][0]
+        return [
+            f"{len(plan)} database migration(s) are not applied (the first: {pending.app_label}."
+            f"{pending.name}). Run `python manage.py migrate`."
+        ]
+    return []
+
+
+def _static_problems() -> list[str]:
+    if not isinstance(staticfiles_storage, ManifestFilesMixin):
+        return []
+    manifest = staticfiles_storage.path(staticfiles_storage.manifest_name)
+    try:
+        found = staticfiles_storage.exists(staticfiles_storage.manifest_name)
+    except OSError:
+        found = False
+    if found:
+        return []
+    return [
+        f"Static files are not collected ({manifest} is missing: every page would fail). "
+        "Run `python manage.py collectstatic --no-input` (or set STATIC_ROOT to where they are)."
+    ]
+
+
+def _broker_problems() -> list[str]:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return []
+    from config.celery_app import app
+
+    url = urlsplit(str(app.conf.broker_url))
+    where = f"{url.scheme}://{url.hostname}:{url.port or ''}{url.path}"
+    try:
+        with app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=1, timeout=5)
+    except Exception as exc:  # kombu raises its own and the transport's errors
+        return [
+            f"The broker {where} does not answer ({type(exc).__name__}). Check REDIS_URL "
+            "(or CELERY_BROKER_URL) and that Redis is running."
+        ]
+    return []
+
+
+def start_problems(*, web: bool) -> list[str]:
+    """Every problem found, each with its fix; none in development (DEBUG on)."""
+    if settings.DEBUG:
+        return []
+    problems = _database_problems() + _broker_problems()
+    if web:
+        problems += _static_problems()
+    return problems
