@@ -13,6 +13,7 @@ import itertools
 import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -101,4 +102,7 @@ def hammer(urls: str | Sequence[str], *, clients: int, seconds: float, label: st
     chosen = [urls] if isinstance(urls, str) else list(urls)
     if not chosen:
         raise ValueError("no URL to load")
-    return asyncio.run(_run(label or chosen[0], chosen, clients, seconds))
+    # A thread of its own: the caller's thread may already run an event loop (asyncio.run
+    # refuses to start one there).
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, _run(label or chosen[0], chosen, clients, seconds)).result()

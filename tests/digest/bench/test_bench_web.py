@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -77,3 +78,13 @@ def test_bench_web_builds_a_catalog_loads_every_page_under_gunicorn_and_cleans_u
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT COUNT(*) FROM digest_paper").fetchone() == (0,)  # cleaned up
         assert db.execute("SELECT COUNT(*) FROM subscriptions_topic").fetchone() == (0,)
+
+
+def test_the_load_generator_works_where_an_event_loop_already_runs(httpserver):
+    """(A browser test's driver may leave one running in the test process.)"""
+    httpserver.expect_request("/ok").respond_with_data("fine")
+
+    async def inside_a_loop() -> int:
+        return hammer(httpserver.url_for("/ok"), clients=2, seconds=0.3).requests
+
+    assert asyncio.run(inside_a_loop()) > 0

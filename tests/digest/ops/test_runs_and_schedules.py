@@ -63,6 +63,7 @@ def test_the_dispatch_task_records_the_digests_it_queued():
     assert (run.kind, run.ok, run.items) == (JobRun.Kind.DISPATCH, True, 0)
 
 
+@pytest.mark.django_db(transaction=True)  # beat's scheduler closes stale connections itself
 def test_defaults_are_installed_once_and_an_operators_change_is_kept(settings):
     PeriodicTask.objects.all().delete()
     created = install_default_schedules()
