@@ -47,6 +47,12 @@ def _growth(snapshots: Sequence[PaperSnapshot]) -> tuple[int, int]:
     return latest.upvotes - previous.upvotes, latest.comments - previous.comments
 
 
+MATCH_FIELDS = (
+    "paper_id", "topic_id", "score", "reason", "manual", "excluded", "matched_at",
+    "topic__name", "topic__slug", "topic__position", "topic__is_active",
+)  # fmt: skip
+
+
 def ranked_papers(
     *,
     days: Sequence[dt.date],
@@ -66,7 +72,14 @@ def ranked_papers(
     """
     now = now or timezone.now()
     params = TrendingParams.from_settings()
-    matches = PaperTopic.objects.filter(excluded=False).select_related("topic").order_by("-score")
+    # Of the topic, only what a card shows: its rules (five JSON lists) would be decoded again for
+    # every match row otherwise, the largest cost of a 5,000-paper pool.
+    matches = (
+        PaperTopic.objects.filter(excluded=False)
+        .select_related("topic")
+        .only(*MATCH_FIELDS)
+        .order_by("-score")
+    )
     papers = Paper.objects.filter(listed_on__in=list(days))
     if topic_ids is not None:
         topic_ids = set(topic_ids)
