@@ -101,5 +101,9 @@ def test_the_desk_schedule_page_lists_the_database_tasks_with_links(client, admi
     assert "every hour at :00" in body
     assert "no — paused" in body
     task = PeriodicTask.objects.get(name="dispatch-due-digests")
-    assert f"/admin/django_celery_beat/periodictask/{task.pk}/change/" in body
-    assert "/admin/django_celery_beat/periodictask/" in body
+    change = f"/admin/django_celery_beat/periodictask/{task.pk}/change/"
+    assert change in body
+    assert client.get("/admin/django_celery_beat/periodictask/").status_code == 200
+    form = client.get(change)
+    assert form.status_code == 200
+    assert "digest.tasks.dispatch_due_digests" in form.content.decode()
