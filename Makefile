@@ -7,15 +7,18 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test run worker beat lint format migrate browser clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@echo "Creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
 
+# -qq: errors only (a pip configured with missing extra indexes warns once per package)
 $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt requirements-lock.txt
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements-lock.txt
-	touch $(STAMP)
+	@echo "Installing the pinned packages into $(VENV) (first run, or after a requirements change)"
+	@$(BIN)/python -m pip install -qq --upgrade pip
+	@$(BIN)/python -m pip install -qq -r requirements-dev.txt -c requirements-lock.txt
+	@touch $(STAMP)
 
 var:
-	mkdir -p var/outbox var/static
+	@mkdir -p var/outbox var/static
 
 migrate: $(STAMP) var
 	@$(BIN)/python manage.py migrate --no-input -v 0
