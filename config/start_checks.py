@@ -1,9 +1,15 @@
-"""What a server process checks before it serves (DEBUG off): the database answers, every
-migration is applied, the broker answers (when one is set), and for the web its static files
-were collected. Each problem comes with the command or setting that fixes it."""
+"""What a server process checks before it serves (DEBUG off), each problem with the command or
+setting that fixes it.
+
+Fatal (the process refuses to start: it could only fail): migrations not applied; for the web,
+static files not collected. Reported in the log but not fatal (an outage that passes: a worker
+respawned while the database or Redis restarts must come back by itself, and gunicorn stops
+altogether when a worker cannot boot): the database or the broker does not answer.
+"""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -11,8 +17,14 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_s
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
+logger = logging.getLogger(__name__)
 
-def _database_problems() -> list[str]:
+# An unreachable host (packets dropped, not refused) must not hold a start for long.
+BROKER_TIMEOUTS = {"socket_connect_timeout": 3, "socket_timeout": 3}
+
+
+def _database_problems() -> tuple[list[str], list[str]]:
+    """(fatal, reported)."""
     db = settings.DATABASES["default"]
     where = (
         f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
@@ -23,7 +35,7 @@ def _database_problems() -> list[str]:
         connection.ensure_connection()
     except DatabaseError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [
+        return [], [
             f"The database {where} does not answer ({first}). Check DATABASE_URL and that the "
             "database server is running, then run `python manage.py migrate`."
         ]
@@ -34,8 +46,8 @@ def _database_problems() -> list[str]:
         return [
             f"{len(plan)} database migration(s) are not applied (the first: {pending.app_label}."
             f"{pending.name}). Run `python manage.py migrate`."
-        ]
-    return []
+        ], []
+    return [], []
 
 
 def _static_problems() -> list[str]:
@@ -62,8 +74,8 @@ def _broker_problems() -> list[str]:
     url = urlsplit(str(app.conf.broker_url))
     where = f"{url.scheme}://{url.hostname}:{url.port or ''}{url.path}"
     try:
-        with app.connection_for_write() as broker:
-            broker.ensure_connection(max_retries=1, timeout=5)
+        with app.connection_for_write(transport_options=BROKER_TIMEOUTS) as broker:
+            broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=5)
     except Exception as exc:  # kombu raises its own and the transport's errors
         return [
             f"The broker {where} does not answer ({type(exc).__name__}). Check REDIS_URL "
@@ -73,10 +85,14 @@ def _broker_problems() -> list[str]:
 
 
 def start_problems(*, web: bool) -> list[str]:
-    """Every problem found, each with its fix; none in development (DEBUG on)."""
+    """The problems that stop the start, each with its fix; those that may pass (a database or
+    broker that does not answer now) are logged as errors. Nothing in development (DEBUG on)."""
     if settings.DEBUG:
         return []
-    problems = _database_problems() + _broker_problems()
+    fatal, passing = _database_problems()
+    passing += _broker_problems()
     if web:
-        problems += _static_problems()
-    return problems
+        fatal += _static_problems()
+    for problem in passing:
+        logger.error("starting anyway, but: %s", problem)
+    return fatal

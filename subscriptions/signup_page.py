@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -28,9 +29,16 @@ TOKEN_PLACEHOLDER = "csrf-token-placeholder-7f3a9c1e5b"  # noqa: S105 - not a se
 TOPICS_VERSION_KEY = "signup-page:topics"
 
 
-def topics_changed(**kwargs: object) -> None:
-    """A topic was saved or deleted: the kept pages show the old list (a signal receiver)."""
+def _new_topics_version() -> None:
     near_set(TOPICS_VERSION_KEY, str(time.time_ns()), None)
+
+
+def topics_changed(**kwargs: object) -> None:
+    """A topic was saved or deleted: the kept pages show the old list (a signal receiver).
+    A new version now, and again at commit (a page rendered in between from the data before
+    the commit is then not reused)."""
+    _new_topics_version()
+    transaction.on_commit(_new_topics_version)
 
 
 def _key(papers: list[dict[str, Any]]) -> str:

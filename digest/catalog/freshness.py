@@ -34,4 +34,7 @@ def catalog_changed(**kwargs: object) -> None:
     """Start a new generation now, and again when the transaction commits (a page computed in
     between from the data before the commit is then not reused). Also a signal receiver."""
     _new_generation()
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(f is _new_generation for _, f, _ in connection.run_on_commit):
+        return  # many rows in one transaction (a cascade, a bulk save): one new generation at commit
     transaction.on_commit(_new_generation)

@@ -16,6 +16,7 @@ from digest.ops.health import cached_check
 from digest.ops.metrics import exposition
 from subscriptions.clientip import parse_networks
 
+FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 FORBIDDEN = "Metrics need a token (Authorization: Bearer …) or a peer in METRICS_ALLOWED_NETWORKS.\n"
 
 
@@ -29,12 +30,15 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def _allowed(request: HttpRequest) -> bool:
-    """A matching `Authorization: Bearer METRICS_TOKEN`, or a peer in METRICS_ALLOWED_NETWORKS
-    (the connection's own address: a forwarded header does not count here)."""
+    """A matching `Authorization: Bearer METRICS_TOKEN`, or a direct connection from
+    METRICS_ALLOWED_NETWORKS. A request that came through a proxy (it carries a forwarding
+    header) needs the token: the proxy's own address says nothing of who is behind it."""
     token = settings.METRICS_TOKEN
     given = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return True
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return False
     try:
         peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:

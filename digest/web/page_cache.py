@@ -45,7 +45,8 @@ def cached_value(name: str, compute: Callable[[], T]) -> T:
 
 
 def _page_key(request: HttpRequest) -> str:
-    query = sorted((k, v) for k, values in request.GET.lists() for v in values)
+    # Keys sorted, each key's values in their order (a view reads the last of repeated values).
+    query = sorted(request.GET.lists())
     address = repr((request.path, query)).encode()
     return f"page:{generation()}:{hashlib.blake2b(address, digest_size=16).hexdigest()}"
 

@@ -43,8 +43,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         verbose = options["verbosity"] >= 2
         quiet = options["verbosity"] < 1
+        root = logging.getLogger()
+        level = root.level
         if not verbose:
-            logging.getLogger().setLevel(logging.WARNING)  # the story, not the log
+            root.setLevel(logging.WARNING)  # the story, not the log
+        try:
+            self._story(verbose, quiet)
+        finally:
+            root.setLevel(level)
+
+    def _story(self, verbose: bool, quiet: bool) -> None:
         self._say(
             f"Paperboy demo: database {_shown(settings.DATABASES['default']['NAME'])}, Celery in-process, "
             f"emails written to {_shown(settings.EMAIL_OUTBOX_DIR)}/"

@@ -69,6 +69,8 @@ def test_a_scraper_with_the_token_gets_digests_bounces_and_jobs(client, settings
         ({"authorization": "Bearer wrong"}, "203.0.113.5"),
         ({"authorization": "s3cret-token-for-tests"}, "203.0.113.5"),
         ({"x-forwarded-for": "127.0.0.1"}, "203.0.113.5"),
+        ({"x-forwarded-for": "203.0.113.5"}, "127.0.0.1"),  # a proxy on this host
+        ({"forwarded": "for=203.0.113.5"}, "127.0.0.1"),
     ],
 )
 def test_anyone_else_is_refused(client, settings, activity, headers, peer):

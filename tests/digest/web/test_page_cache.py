@@ -69,11 +69,13 @@ def test_saving_a_paper_or_a_topic_shows_at_once(client, catalog):
 def test_another_process_change_shows_within_a_second(client, catalog):
     """Another process starts a new generation in the shared cache; this process keeps its own
     copy of the generation for at most a second."""
-    before = client.get("/api/papers/").json()["results"]
-    PaperFactory._meta.model.objects.filter(pk=catalog["second"].pk).update(upvotes=500)  # no signal
-    cache.set(GENERATION_KEY, "from-another-process", None)
-    assert client.get("/api/papers/").json()["results"] == before  # within the second
-    with time_machine.travel(timezone.now() + dt.timedelta(seconds=2)):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):  # the clock stands still: "within the second"
+        before = client.get("/api/papers/").json()["results"]
+        PaperFactory._meta.model.objects.filter(pk=catalog["second"].pk).update(upvotes=500)  # no signal
+        cache.set(GENERATION_KEY, "from-another-process", None)
+        assert client.get("/api/papers/").json()["results"] == before
+    with time_machine.travel(start + dt.timedelta(seconds=2), tick=False):
         after = client.get("/api/papers/").json()["results"]
     assert after[0]["title"] == "Sparse video tokens"
 
@@ -134,3 +136,20 @@ def test_the_sign_up_page_lists_today_after_a_change(client, catalog):
     hide_papers(papers=[catalog["first"]])
     assert "Streaming video diffusion" not in client.get("/").content.decode()
     assert "Sparse video tokens" in client.get("/").content.decode()
+
+
+def test_a_cache_that_does_not_answer_slows_pages_down_but_never_breaks_them(client, catalog, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        },
+        "near": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "down-test"},
+    }
+    for address in ("/", "/papers/", "/papers/?q=video", "/api/papers/", "/api/topics/"):
+        assert client.get(address).status_code == 200, address
+    hide_papers(papers=[catalog["first"]])
+    assert "Streaming video diffusion" not in client.get("/papers/").content.decode()
+    health = client.get("/healthz/")
+    assert health.status_code == 503
+    assert "cache unreachable" in health.json()["problems"]
