@@ -66,22 +66,31 @@ def _static_problems() -> list[str]:
     ]
 
 
-def _broker_problems() -> list[str]:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return []
+def broker_error() -> Exception | None:
+    """Connect to the broker once, quickly (no retry loop, short socket timeouts): the error
+    when it does not answer, None when it does. /healthz/ asks the same."""
     from config.celery_app import app
 
-    url = urlsplit(str(app.conf.broker_url))
-    where = f"{url.scheme}://{url.hostname}:{url.port or ''}{url.path}"
     try:
         with app.connection_for_write(transport_options=BROKER_TIMEOUTS) as broker:
             broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=5)
     except Exception as exc:  # kombu raises its own and the transport's errors
-        return [
-            f"The broker {where} does not answer ({type(exc).__name__}). Check REDIS_URL "
-            "(or CELERY_BROKER_URL) and that Redis is running."
-        ]
-    return []
+        return exc
+    return None
+
+
+def _broker_problems() -> list[str]:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return []
+    error = broker_error()
+    if error is None:
+        return []
+    url = urlsplit(str(settings.CELERY_BROKER_URL))
+    where = f"{url.scheme}://{url.hostname}:{url.port or ''}{url.path}"
+    return [
+        f"The broker {where} does not answer ({type(error).__name__}). Check REDIS_URL "
+        "(or CELERY_BROKER_URL) and that Redis is running."
+    ]
 
 
 def start_problems(*, web: bool) -> list[str]:

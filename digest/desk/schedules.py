@@ -9,6 +9,8 @@ from typing import Any
 from celery.schedules import crontab, schedule
 from django.urls import reverse
 
+from digest.ops.schedules import crontab_fields
+
 _WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
 
@@ -35,10 +37,9 @@ def _hours_text(hour: str, minute: str) -> str:
 def describe(value: Any) -> str:
     """A cron-like or interval schedule in plain words (times in UTC)."""
     if isinstance(value, crontab):
-        # celery keeps the fields as they were written only in crontab's _orig_* attributes
-        minute, hour = str(value._orig_minute), str(value._orig_hour)  # type: ignore[attr-defined]
-        text = _hours_text(hour, minute)
-        dow, dom = str(value._orig_day_of_week), str(value._orig_day_of_month)  # type: ignore[attr-defined]
+        fields = crontab_fields(value)
+        text = _hours_text(fields["hour"], fields["minute"])
+        dow, dom = fields["day_of_week"], fields["day_of_month"]
         if dow != "*":
             days = [_WEEKDAYS[int(d) % 7] if d.isdigit() else d for d in dow.split(",")]
             text = text.replace("daily", "") + f" on {', '.join(days)}"
@@ -61,8 +62,9 @@ def describe(value: Any) -> str:
 
 def _raw(value: Any) -> str:
     if isinstance(value, crontab):
+        fields = crontab_fields(value)
         parts = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
-        return " ".join(str(getattr(value, f"_orig_{p}")) for p in parts)
+        return " ".join(fields[p] for p in parts)
     return str(value)
 
 

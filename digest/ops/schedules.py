@@ -16,8 +16,9 @@ from django.db import transaction
 DESCRIPTION = "Default from settings.CELERY_BEAT_SCHEDULE; edit freely: it is never overwritten."
 
 
-def _crontab_fields(value: crontab) -> dict[str, str]:
-    # celery keeps the fields as written only in crontab's _orig_* attributes
+def crontab_fields(value: crontab) -> dict[str, str]:
+    """A crontab's five fields as they were written (celery keeps them only in its _orig_*
+    attributes), named as django-celery-beat's CrontabSchedule names them."""
     return {
         "minute": str(value._orig_minute),  # type: ignore[attr-defined]
         "hour": str(value._orig_hour),  # type: ignore[attr-defined]
@@ -42,7 +43,7 @@ def install_defaults(
             when = entry["schedule"]
             if not isinstance(when, crontab):
                 raise TypeError(f"{name}: only crontab schedules are installed ({when!r})")
-            schedule, _ = crontab_schedule.objects.get_or_create(**_crontab_fields(when), timezone="UTC")
+            schedule, _ = crontab_schedule.objects.get_or_create(**crontab_fields(when), timezone="UTC")
             periodic_task.objects.create(
                 name=name,
                 task=entry["task"],

@@ -15,16 +15,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db.models import Count, Q
 from django.utils import timezone
 from tqdm import tqdm
 
 from digest.catalog.seeds import SeedPaper, load_seeds
-from digest.daily.dispatch import dispatch_due
-from digest.daily.due import due_readers
-from digest.models import Delivery, Paper
+from digest.daily.shell_send import count_due, send_from_shell
+from digest.models import Paper
 from digest.ops.schedules import install_default_schedules
-from digest.tasks import enqueue_chunk
 from subscriptions.models import Subscriber, Topic
 
 
@@ -98,27 +95,13 @@ class Command(BaseCommand):
         )
 
     def _send(self, title: str, now: dt.datetime, quiet: bool) -> None:
-        due = due_readers(now=now, send_all=True).count()
-        queued: list[int] = []
-
-        def enqueue(ids: list[int]) -> None:
-            queued.extend(ids)
-            enqueue_chunk(ids)
-
-        with tqdm(
-            total=due, desc="    sending", unit=" readers", file=self.stderr, disable=quiet, leave=False
-        ) as bar:
-            report = dispatch_due(enqueue=enqueue, now=now, send_all=True, on_chunk=bar.update)
-        outcome = Delivery.objects.filter(pk__in=queued).aggregate(
-            sent=Count("pk", filter=Q(status=Delivery.Status.SENT)),
-            failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
-        )
-        if not report.due:
+        due = count_due(now=now, digest_date=None, send_all=True, email=None)
+        with tqdm(total=due, desc="    sending", unit=" readers", **self._bar(quiet)) as bar:
+            done = send_from_shell(now=now, send_all=True, on_chunk=bar.update)
+        if not done.report.due:
             self._say(f"{title}: already sent, nothing to do")
             return
-        self._say(
-            f"{title}: {outcome['sent']} sent, {report.skipped} with nothing new, {outcome['failed']} failed"
-        )
+        self._say(f"{title}: {done.sent} sent, {done.report.skipped} with nothing new, {done.failed} failed")
 
     def _finish(self) -> None:
         outbox = Path(settings.EMAIL_OUTBOX_DIR)

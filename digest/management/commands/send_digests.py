@@ -6,15 +6,11 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db.models import Count, Q
 from django.utils import timezone
 from tqdm import tqdm
 
-from digest.daily.dispatch import dispatch_due
-from digest.daily.due import due_readers
+from digest.daily.shell_send import count_due, send_from_shell
 from digest.management.commands._args import iso_day
-from digest.models import Delivery
-from digest.tasks import enqueue_chunk
 
 
 class Command(BaseCommand):
@@ -38,42 +34,23 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        enqueued: list[int] = []
-
-        def enqueue(ids: list[int]) -> None:
-            enqueued.extend(ids)
-            enqueue_chunk(ids)
-
         now = timezone.now() - dt.timedelta(days=options["days_ago"])
-        due = due_readers(
-            now=now, digest_date=options["date"], send_all=options["all"], email=options["email"]
-        )
+        scope = {"digest_date": options["date"], "send_all": options["all"], "email": options["email"]}
+        quiet = options["verbosity"] < 1
         with tqdm(
-            total=due.count(),
+            total=count_due(now=now, **scope),
             desc="readers",
             unit=" readers",
-            disable=options["verbosity"] < 1,
+            disable=quiet,
             file=self.stderr,
         ) as bar:
-            report = dispatch_due(
-                enqueue=enqueue,
-                now=now,
-                digest_date=options["date"],
-                send_all=options["all"],
-                email=options["email"],
-                dry_run=options["dry_run"],
-                on_chunk=bar.update,
-            )
+            done = send_from_shell(now=now, dry_run=options["dry_run"], on_chunk=bar.update, **scope)
+        report = done.report
         if report.paused:
             self.stdout.write(self.style.WARNING("sending is paused in admin (kill switch): nothing sent"))
             return
-        outcome = Delivery.objects.filter(pk__in=enqueued).aggregate(
-            sent=Count("pk", filter=Q(status=Delivery.Status.SENT)),
-            failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
-            waiting=Count("pk", filter=Q(status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING])),
-        )
         prefix = "dry run — " if options["dry_run"] else ""
         self.stdout.write(
-            f"{prefix}due: {report.due}, editions: {report.editions}, sent: {outcome['sent']}, "
-            f"skipped: {report.skipped}, failed: {outcome['failed']}, queued: {outcome['waiting']}"
+            f"{prefix}due: {report.due}, editions: {report.editions}, sent: {done.sent}, "
+            f"skipped: {report.skipped}, failed: {done.failed}, queued: {done.waiting}"
         )

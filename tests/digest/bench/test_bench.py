@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -19,9 +16,9 @@ from digest.models import Delivery, Edition, Paper
 from subscriptions.models import Subscriber, Topic
 from tests.celery_worker import needs_redis_and_postgres, test_database_url
 from tests.factories import SubscriberFactory
+from tests.manage_process import run_manage
 
 CHUNK = 500
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def bench(**options: object) -> dict[str, dict[str, str]]:
@@ -36,15 +33,7 @@ def bench_in_a_process_of_its_own(**options: object) -> dict[str, dict[str, str]
     of this session may have left running here)."""
     flags = [f"--{name.replace('_', '-')}={value}" for name, value in options.items()]
     env = {**os.environ, "DATABASE_URL": test_database_url()}
-    result = subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "bench_digest", "--verbosity=0", f"--chunk-size={CHUNK}", *flags],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_manage("bench_digest", "--verbosity=0", f"--chunk-size={CHUNK}", *flags, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return _table(result.stdout)
 

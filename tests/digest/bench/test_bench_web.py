@@ -6,17 +6,13 @@ import asyncio
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from werkzeug import Response
 
 from digest.bench.load import hammer
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.manage_process import run_manage
 
 
 def test_the_load_generator_counts_answers_statuses_and_errors(httpserver):
@@ -43,24 +39,12 @@ def test_the_load_generator_reports_a_server_that_is_not_there():
     assert "ConnectionRefusedError" in result.first_error
 
 
-def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def test_bench_web_builds_a_catalog_loads_every_page_under_gunicorn_and_cleans_up(tmp_path):
     """As a user runs it: an empty database of its own, gunicorn in a process, a table."""
     database = tmp_path / "bench.sqlite3"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "PAPERBOY_VAR_DIR": str(tmp_path / "var")}
-    assert _manage("migrate", "--verbosity=0", env=env).returncode == 0
-    result = _manage("bench_web", "--papers=400", "--seconds=1", "--clients=4", "--verbosity=0", env=env)
+    assert run_manage("migrate", "--verbosity=0", env=env).returncode == 0
+    result = run_manage("bench_web", "--papers=400", "--seconds=1", "--clients=4", "--verbosity=0", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("catalog: 400 papers on sqlite")
