@@ -90,14 +90,6 @@ def test_show_trending_on_an_empty_catalog_or_day_says_so():
         run("show_trending", "--limit", "0")
 
 
-@pytest.fixture
-def hf(settings, httpserver):
-    settings.HF_API_BASE = httpserver.url_for("/").rstrip("/")
-    settings.HF_API_BACKOFF = 0
-    settings.HF_API_RETRIES = 1
-    return httpserver
-
-
 def test_ingest_papers_ends_with_a_summary(hf):
     items = json.loads((PAYLOADS / "malformed.json").read_text(encoding="utf-8"))
     hf.expect_request(

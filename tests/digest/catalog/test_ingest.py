@@ -31,17 +31,6 @@ def payload(name: str) -> list[Any]:
     return items
 
 
-@pytest.fixture
-def hf(settings, httpserver):
-    """The real client pointed at a local server; no waiting between retries."""
-    settings.HF_API_BASE = httpserver.url_for("/").rstrip("/")
-    settings.HF_API_BACKOFF = 0
-    settings.HF_API_RETRIES = 2
-    settings.HF_API_TIMEOUT = 2.0
-    settings.HF_API_PAGE_SIZE = 100
-    return httpserver
-
-
 def serve(httpserver, name: str, *, page: int = 0, limit: int = 100, day: dt.date = DAY) -> None:
     query = {"date": day.isoformat(), "p": str(page), "limit": str(limit)}
     httpserver.expect_request(PATH, query_string=query).respond_with_json(payload(name))

@@ -22,15 +22,6 @@ PAYLOADS = Path(__file__).parents[1] / "catalog" / "payloads"
 DAY = dt.date(2025, 6, 3)
 
 
-@pytest.fixture
-def hf(settings, httpserver):
-    settings.HF_API_BASE = httpserver.url_for("/").rstrip("/")
-    settings.HF_API_BACKOFF = 0
-    settings.HF_API_RETRIES = 1
-    settings.HF_API_TIMEOUT = 2.0
-    return httpserver
-
-
 def test_an_ingest_that_stores_papers_is_a_success_with_its_count(hf):
     hf.expect_request("/api/daily_papers").respond_with_data(
         (PAYLOADS / "day_normal.json").read_text(), content_type="application/json"
