@@ -253,6 +253,11 @@ class CompiledRules:
         return [self.entries[n] for n in sorted(chosen)]
 
 
+def word_tokens(text: str) -> list[str]:
+    """The words of `text` as terms see them (runs of letters, digits and "_")."""
+    return _WORD.findall(text)
+
+
 def _is_word(needle: str) -> bool:
     return bool(_WORD.fullmatch(needle))
 

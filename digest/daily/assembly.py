@@ -33,13 +33,18 @@ def personal_reasons(
     why: Mapping[int, Sequence[str]],
     topic_names: Sequence[str],
 ) -> dict[str, Any]:
-    """What a personal edition stores besides its paper ids (Edition.reasons)."""
-    return {
-        "topics": list(topic_names),
-        "papers": {
-            str(pid): {"chips": list(chips.get(pid, ())), "why": list(why.get(pid, ()))} for pid in paper_ids
-        },
-    }
+    """What a personal edition stores besides its paper ids (Edition.reasons): per paper its
+    topic chips and why it is there, each left out when empty (a smaller row to write)."""
+    papers: dict[str, dict[str, list[str]]] = {}
+    for pid in paper_ids:
+        own_chips, own_why = chips.get(pid), why.get(pid)
+        if own_chips or own_why:
+            entry = papers[str(pid)] = {}
+            if own_chips:
+                entry["chips"] = list(own_chips)
+            if own_why:
+                entry["why"] = list(own_why)
+    return {"topics": list(topic_names), "papers": papers}
 
 
 class _Shelf:

@@ -158,14 +158,14 @@ def dispatch_due(
         report.requeued += healed.requeued
     planner = Planner(now=now)
     readers = due_readers(now=now, digest_date=digest_date, send_all=send_all, email=email)
-    seen_editions: set[tuple[dt.date, str]] = set()
+    seen_editions: set[int] = set()  # hashes of (date, content key): a count, not the keys
     writer = None if dry_run else _RowWriter(enqueue, report)
     try:
         for chunk in due_chunks(readers, size=settings.DIGEST_CHUNK_SIZE):
             plans = planner.plan(chunk)
             report.due += len(plans)
             report.skipped += sum(1 for p in plans if not p.key)
-            seen_editions.update((p.reader.digest_date, p.key) for p in plans if p.key)
+            seen_editions.update(hash((p.reader.digest_date, p.key)) for p in plans if p.key)
             if writer:
                 writer.write(plans, planner.editions_for(plans))
             if on_chunk:

@@ -14,10 +14,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-import numpy as np
 from django.urls import reverse
 from django.utils import timezone
-from numpy.typing import NDArray
 
 from digest.daily import storage
 from digest.daily.assembly import personal_reasons
@@ -29,7 +27,8 @@ from digest.models import Edition, Paper
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
 
-RENDER_BATCH = 250
+RENDER_BATCH = 250  # rendered editions (about 35 KB each) held and written at a time
+LIST_BATCH = 1000  # personal editions (a list and reasons, under 2 KB) written at a time
 
 
 def content_key(*, frequency: str, topic_key: str, paper_ids: Sequence[int]) -> str:
@@ -67,8 +66,9 @@ class Planner:
         self._edition_ids: dict[tuple[dt.date, str], int] = {}  # (date, content key) → id, this run
         self._days_loaded: set[dt.date] = set()
         self._personal: dict[tuple[dt.date, str], tuple[DayIndex, Likeness]] = {}
-        self._rows: dict[tuple[dt.date, str, str, int], NDArray[np.int64]] = {}
+        self._rows: dict[tuple[dt.date, str, str, int], list[int]] = {}
         self._subjects: dict[tuple[dt.date, str, int, int], str] = {}
+        self._chips: dict[tuple[dt.date, str, str], dict[int, list[str]]] = {}
 
     def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
         key = (digest_date, frequency)
@@ -124,16 +124,16 @@ class Planner:
             self._personal[key] = (index, Likeness(index))
         return self._personal[key]
 
-    def _topic_rows(self, reader: DueReader, index: DayIndex, need: int) -> NDArray[np.int64]:
-        """The index rows of the reader's topic candidates (cached per set and length)."""
+    def _topic_rows(self, reader: DueReader, index: DayIndex, need: int) -> list[int]:
+        """The index rows of the reader's topic candidates in the day's order (cached per set
+        and length)."""
         key = (reader.digest_date, reader.frequency, reader.topic_key, need)
         rows = self._rows.get(key)
         if rows is None:
             topic_ids = parse_topic_key(reader.topic_key)
             pool = self.pool(reader.digest_date, reader.frequency)
-            rows = self._rows[key] = index.rows(
-                pool.candidates(topic_ids, at_least=need) if topic_ids else []
-            )
+            found = index.rows(pool.candidates(topic_ids, at_least=need) if topic_ids else []).tolist()
+            rows = self._rows[key] = sorted(found, key=index.rank.__getitem__)
         return rows
 
     def _pick_personal(self, reader: DueReader, profile: Profile, exclude: set[int]) -> Plan:
@@ -196,16 +196,21 @@ class Planner:
             self._edition_ids.update(_existing_on(new_days))
             self._days_loaded |= new_days
         missing = [plan for pair, plan in wanted.items() if pair not in self._edition_ids]
-        for start in range(0, len(missing), RENDER_BATCH):
-            batch = missing[start : start + RENDER_BATCH]
-            new = [self._listed(plan) if plan.why is not None else self._render(plan) for plan in batch]
+        shared = [plan for plan in missing if plan.why is None]
+        for start in range(0, len(shared), RENDER_BATCH):
+            new = [self._render(plan) for plan in shared[start : start + RENDER_BATCH]]
             self._edition_ids.update(storage.insert_editions(new))  # a concurrent run's row wins
-        return {pair: self._edition_ids[pair] for pair in wanted}
+        # A personal edition is one reader's: its id is not kept past the chunk (a run keeps
+        # no per-reader state), so a rare list two readers share is looked up again.
+        own: dict[tuple[dt.date, str], int] = {}
+        listed = [self._listed(plan) for plan in missing if plan.why is not None]
+        for start in range(0, len(listed), LIST_BATCH):
+            own.update(storage.insert_editions(listed[start : start + LIST_BATCH]))
+        return {pair: own.get(pair) or self._edition_ids[pair] for pair in wanted}
 
     def _listed(self, plan: Plan) -> Edition:
         """A personal edition: its list and reasons (the cards are put together when it is sent)."""
         reader = plan.reader
-        pool = self.pool(reader.digest_date, reader.frequency)
         index, _ = self.personal(reader.digest_date, reader.frequency)
         topic_ids = parse_topic_key(reader.topic_key)
         names = [t.name for t in self.topics(topic_ids)]
@@ -223,12 +228,20 @@ class Planner:
             text="",
             personal=True,
             reasons=personal_reasons(
-                paper_ids=plan.paper_ids,
-                chips={pid: pool.chips(pid, topic_ids) for pid in plan.paper_ids},
-                why=why,
-                topic_names=names,
+                paper_ids=plan.paper_ids, chips=self._chips_of(plan), why=why, topic_names=names
             ),
         )
+
+    def _chips_of(self, plan: Plan) -> dict[int, list[str]]:
+        """The topic chips of a plan's papers (kept per date, frequency and topic set)."""
+        reader = plan.reader
+        known = self._chips.setdefault((reader.digest_date, reader.frequency, reader.topic_key), {})
+        missing = [pid for pid in plan.paper_ids if pid not in known]
+        if missing:
+            pool = self.pool(reader.digest_date, reader.frequency)
+            topic_ids = parse_topic_key(reader.topic_key)
+            known.update((pid, pool.chips(pid, topic_ids)) for pid in missing)
+        return known
 
     def _headline(self, plan: Plan, first: list[Paper], topic_names: list[str]) -> tuple[str, str]:
         """Subject (made once per lead paper and length) and preheader of a personal list."""

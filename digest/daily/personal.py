@@ -18,14 +18,17 @@ operations:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import heapq
+import itertools
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from digest.catalog.rules import PaperText, compile_term
+from digest.catalog.rules import PaperText, Term, compile_term, word_tokens
 from digest.catalog.textmodel import from_vector_bytes
 from digest.models import Paper
 from subscriptions.interests import author_key
@@ -35,8 +38,6 @@ LIKENESS = 0.8
 LESS_WEIGHT = 0.6  # the pull of "less like this" against "more like this"
 LIKE_REASON_AT = 0.35  # similarity above which a paper says "like papers you wanted more of"
 _LIKE_REASON = "like papers you wanted more of"
-# Sort keys: a pin outranks everything, a followed author's paper every unfollowed one.
-_PINNED, _FOLLOWED = 4e18, 2e18
 
 Indexes = NDArray[np.int64]
 
@@ -90,9 +91,16 @@ class DayIndex:
     row: dict[int, int] = field(repr=False)
     texts: list[PaperText] = field(repr=False)
     _authors: dict[str, list[int]] = field(repr=False)
+    # Each row's place in the day's order (pinned first, then by score, then by row): a
+    # reader without feedback gets the first rows of their candidates in this order.
+    rank: list[int] = field(default_factory=list, repr=False)
+    pinned_count: int = 0
     _phrases: dict[str, Indexes] = field(default_factory=dict, repr=False)
     _masks: dict[str, NDArray[np.bool_]] = field(default_factory=dict, repr=False)
     _sets: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
+    _ranked: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _vocabulary: list[str] | None = field(default=None, repr=False)
+    _word_rows: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, scored: Iterable[tuple[Paper, float, bool]]) -> DayIndex:
@@ -109,15 +117,22 @@ class DayIndex:
         for n, (paper, _, _) in enumerate(items):
             for name in _author_names(paper.authors):
                 authors.setdefault(author_key(name), []).append(n)
+        score = np.array([s for _, s, _ in items], dtype=np.float64)
+        pinned = np.array([pin for _, _, pin in items], dtype=bool)
+        order = np.lexsort((np.arange(len(items)), -score, ~pinned))
+        rank = np.empty(len(items), dtype=np.int64)
+        rank[order] = np.arange(len(items))
         return cls(
             ids=np.array([p.pk for p, _, _ in items], dtype=np.int64),
-            score=np.array([s for _, s, _ in items], dtype=np.float64),
-            pinned=np.array([pin for _, _, pin in items], dtype=bool),
+            score=score,
+            pinned=pinned,
             vectors=matrix,
             papers=papers,
             row={p.pk: n for n, (p, _, _) in enumerate(items)},
             texts=[PaperText(_Words(p.title, p.abstract, p.ai_summary)) for p, _, _ in items],
             _authors=authors,
+            rank=rank.tolist(),
+            pinned_count=int(pinned.sum()),
         )
 
     def rows(self, paper_ids: Iterable[int]) -> Indexes:
@@ -132,12 +147,37 @@ class DayIndex:
             term = compile_term(phrase)
             hits = []
             if term is not None:
-                needle = term.needle
-                for n, text in enumerate(self.texts):
-                    present = needle in text.title_lower or needle in text.abstract_lower
-                    if present and (term.in_title(text) or term.in_abstract(text)):
+                for n in self._candidates(term):
+                    text = self.texts[n]
+                    if term.in_title(text) or term.in_abstract(text):
                         hits.append(n)
             found = self._phrases[key] = np.array(hits, dtype=np.int64)
+        return found
+
+    def _candidates(self, term: Term) -> Iterable[int]:
+        """Rows with a word that begins with the term's first word (from a word index built
+        once), in row order; every row when that word is not a plain word."""
+        needle = term.needle
+        if word_tokens(needle) != [needle]:
+            return range(len(self.texts))
+        if self._vocabulary is None:
+            for n, text in enumerate(self.texts):
+                for word in set(word_tokens(f"{text.title_lower} {text.abstract_lower}")):
+                    self._word_rows.setdefault(word, []).append(n)
+            self._vocabulary = sorted(self._word_rows)
+        vocabulary, found = self._vocabulary, set()
+        at = bisect_left(vocabulary, needle)
+        while at < len(vocabulary) and vocabulary[at].startswith(needle):
+            found.update(self._word_rows[vocabulary[at]])
+            at += 1
+        return sorted(found)
+
+    def ranked(self, phrase: str) -> list[int]:
+        """The phrase's rows in the day's order (see `rank`)."""
+        key = phrase.casefold()
+        found = self._ranked.get(key)
+        if found is None:
+            found = self._ranked[key] = sorted(self.matching(phrase).tolist(), key=self.rank.__getitem__)
         return found
 
     def excluded(self, phrase: str) -> NDArray[np.bool_]:
@@ -219,34 +259,106 @@ def pick_personal(
     index: DayIndex,
     likeness: Likeness,
     profile: Profile,
-    topic_rows: Indexes,
+    topic_rows: Sequence[int],
     count: int,
     exclude: set[int],
 ) -> PersonalPick:
-    """One reader's papers, best first, each with why it is there (see the module docstring)."""
-    keyword_rows = [index.matching(k) for k in profile.keywords]
-    author_rows = [np.array(index.by_author(a), dtype=np.int64) for a in profile.authors]
-    rows = np.unique(np.concatenate([topic_rows, *keyword_rows, *author_rows]))
-    if profile.exclude_words or exclude:
-        barred = np.zeros(len(index.ids), dtype=bool)
-        for word in profile.exclude_words:
-            barred |= index.excluded(word)
-        if exclude:
-            barred[index.rows(exclude)] = True
-        rows = rows[~barred[rows]]
-    if not rows.size:
-        return PersonalPick((), {})
-    key = index.score[rows].copy()
+    """One reader's papers, best first, each with why it is there (see the module docstring).
+    `topic_rows` are their topics' candidate rows in the day's order (DayIndex.rank)."""
     taste = likeness.taste(profile) if (profile.more or profile.less) else None
-    similarity = index.vectors[rows] @ taste if taste is not None else None
-    if similarity is not None:
-        key *= 1.0 + LIKENESS * np.clip(similarity, -1.0, 1.0)
-    followed = np.unique(np.concatenate(author_rows)) if author_rows else np.zeros(0, dtype=np.int64)
-    key += np.where(np.isin(rows, followed), _FOLLOWED, 0.0) + np.where(index.pinned[rows], _PINNED, 0.0)
-    order = np.argsort(-key, kind="stable")[:count]
-    chosen = rows[order]
-    reasons = _reasons(index, profile, chosen, None if similarity is None else similarity[order])
-    return PersonalPick(tuple(index.ids[chosen].tolist()), reasons)
+    candidates = _Candidates(index, profile, topic_rows, exclude)
+    if taste is None:
+        chosen = candidates.first(count)
+        return PersonalPick(tuple(index.ids[chosen].tolist()), _reasons(index, profile, chosen, None))
+    chosen, similarity = candidates.blended(count, taste)
+    return PersonalPick(tuple(index.ids[chosen].tolist()), _reasons(index, profile, chosen, similarity))
+
+
+class _Candidates:
+    """A reader's candidates, allowed ones only (no excluded word, not sent recently), in the
+    day's order (DayIndex.rank: pinned, then by score): a lazy merge of their already-ordered
+    lists (topics, each keyword, followed authors), so a pick reads only the first few."""
+
+    def __init__(
+        self, index: DayIndex, profile: Profile, topic_rows: Sequence[int], exclude: set[int]
+    ) -> None:
+        rank = self.rank = index.rank
+        self.index = index
+        followed = sorted(
+            {r for name in profile.authors for r in index.by_author(name)}, key=rank.__getitem__
+        )
+        lists: list[Sequence[int]] = [topic_rows, *(index.ranked(k) for k in profile.keywords), followed]
+        barred = [index.matching_set(word) for word in profile.exclude_words]
+        if exclude:
+            barred.append(frozenset(index.row[p] for p in exclude if p in index.row))
+        seen: set[int] = set()
+
+        def allowed(rows: Iterable[int]) -> Iterator[int]:
+            for row in rows:
+                if row not in seen and not any(row in rule for rule in barred):
+                    seen.add(row)
+                    yield row
+
+        stream = allowed(heapq.merge(*lists, key=rank.__getitem__))
+        self.pinned: list[int] = []
+        later: list[int] = []
+        for row in stream:
+            if rank[row] >= index.pinned_count:
+                later.append(row)
+                break
+            self.pinned.append(row)
+        self.wanted = {row for row in followed if not any(row in rule for rule in barred)}
+        # Followed authors' papers that are not pinned, in the day's order.
+        self.followed = [row for row in followed if row in self.wanted and rank[row] >= index.pinned_count]
+        # The rest (neither pinned nor followed), still lazy.
+        self.rest = (row for row in itertools.chain(later, stream) if row not in self.wanted)
+
+    def first(self, count: int) -> Indexes:
+        """Pinned (followed authors' first), followed authors' papers, then the rest."""
+        pinned = sorted(self.pinned, key=lambda row: row not in self.wanted)  # stable
+        chosen = pinned + self.followed
+        chosen += itertools.islice(self.rest, max(count - len(chosen), 0))
+        return np.array(chosen[:count], dtype=np.int64)
+
+    def blended(self, count: int, taste: NDArray[np.float32]) -> tuple[Indexes, NDArray[np.float32]]:
+        """The same tiers, each ordered by score * (1 + LIKENESS * similarity to the taste).
+        The rest is read in score order only until no later paper can make the list: a
+        paper's blended score is at most (1 + LIKENESS) times its score."""
+        index = self.index
+        need = max(count - len(self.pinned) - len(self.followed), 0)
+        rest: list[int] = []
+        while need:
+            batch = list(itertools.islice(self.rest, max(3 * need, 16)))
+            rest += batch
+            if len(batch) < max(3 * need, 16) or len(rest) < need:
+                break
+            keys = _blend(index, np.array(rest, dtype=np.int64), taste)[0]
+            last = float(index.score[batch[-1]])
+            bound = last * (1.0 + LIKENESS) if last >= 0 else last * (1.0 - LIKENESS)
+            if float(np.sort(keys)[-need]) >= bound:
+                break
+        chosen: list[int] = []
+        similarity: list[float] = []
+        for tier, room in ((self.pinned, count), (self.followed, count), (rest, need)):
+            room = min(room, count - len(chosen))
+            if not tier or room <= 0:
+                continue
+            rows = np.array(tier, dtype=np.int64)
+            keys, sims = _blend(index, rows, taste)
+            # Among pinned papers, followed authors' come first.
+            group = np.array([row not in self.wanted for row in tier]) if tier is self.pinned else np.zeros(0)
+            order = np.lexsort((rows, -keys, group) if group.size else (rows, -keys))[:room]
+            chosen += rows[order].tolist()
+            similarity += sims[order].tolist()
+        return np.array(chosen, dtype=np.int64), np.array(similarity, dtype=np.float32)
+
+
+def _blend(
+    index: DayIndex, rows: Indexes, taste: NDArray[np.float32]
+) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+    """(blended score, similarity) of these rows."""
+    similarity = index.vectors[rows] @ taste
+    return index.score[rows] * (1.0 + LIKENESS * np.clip(similarity, -1.0, 1.0)), similarity
 
 
 def _reasons(

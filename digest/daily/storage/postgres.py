@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
 from digest.daily.storage import portable
-from digest.daily.storage.arrays import date_array, int_array, text_array
+from digest.daily.storage.arrays import date_array, int_array
 from digest.daily.storage.rows import ClaimedRow, DueRow, EditionIds, NewDelivery, keyset_page
 from digest.models import HISTORY_STATUSES, Delivery, Edition
 from subscriptions.models import Subscriber
@@ -43,16 +44,24 @@ def due_page(
     return list(keyset_page(queryset.annotate(recent_editions=ArraySubquery(window)), after)[:size])
 
 
+_EDITION_COLUMNS = (
+    "digest_date", "frequency", "topic_key", "content_key", "paper_ids", "subject", "preheader",
+    "html", "text", "personal", "reasons", "slug",
+)  # fmt: skip
+# A session's staging table for new editions: COPY fills it (rows cross the wire once, in
+# COPY's format, with nothing to parse twice), one INSERT … SELECT moves them on.
+_STAGE = "paperboy_new_editions"
+_STAGE_SQL = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
+    digest_date date, frequency text, topic_key text, content_key text, paper_ids jsonb,
+    subject text, preheader text, html text, text text, personal boolean, reasons jsonb, slug text
+) ON COMMIT DELETE ROWS;
+ALTER TABLE {_STAGE} ALTER html SET STORAGE EXTERNAL, ALTER text SET STORAGE EXTERNAL
+"""  # EXTERNAL: a rendered edition is compressed once, where it is kept, not also here
 _INSERT_EDITIONS_SQL = """
 WITH inserted AS (
-    INSERT INTO {edition} (digest_date, frequency, topic_key, content_key, paper_ids, subject, preheader,
-                           html, text, personal, reasons, slug, created_at)
-    SELECT v.digest_date, v.frequency, v.topic_key, v.content_key, v.paper_ids, v.subject, v.preheader,
-           v.html, v.text, v.personal, v.reasons, v.slug, %s
-    FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::text[], %s::text[],
-                %s::text[], %s::text[], %s::boolean[], %s::jsonb[], %s::text[])
-         AS v(digest_date, frequency, topic_key, content_key, paper_ids, subject, preheader,
-              html, text, personal, reasons, slug)
+    INSERT INTO {edition} ({columns}, created_at)
+    SELECT {columns}, %s FROM {stage}
     ON CONFLICT (digest_date, content_key) DO NOTHING
     RETURNING id, digest_date, content_key, paper_ids, personal
 ), links AS (
@@ -64,33 +73,41 @@ WITH inserted AS (
 )
 SELECT id, digest_date, content_key FROM inserted
 """
+_EMPTY_STAGE_SQL = f"DELETE FROM {_STAGE}"  # noqa: S608 - a fixed name
+_staged: weakref.WeakSet[Any] = weakref.WeakSet()  # connections whose session has the table
 
 
 def insert_editions(new: Sequence[Edition]) -> EditionIds:
-    """One statement stores the editions (every column one array parameter, so the statement
-    does not grow with the batch) and the paper links of the shared ones; editions a
-    concurrent run stored first are looked up and linked."""
+    """COPY the editions into the session's staging table, then one statement stores them and
+    the paper links of the shared ones (a row a concurrent run stored first wins: it is looked
+    up and linked). Two statements a batch, the first time in a session three."""
     sql = _INSERT_EDITIONS_SQL.format(
-        edition=Edition._meta.db_table, links=Edition.papers.through._meta.db_table
+        edition=Edition._meta.db_table,
+        links=Edition.papers.through._meta.db_table,
+        columns=", ".join(_EDITION_COLUMNS),
+        stage=_STAGE,
     )
-    params: list[Any] = [
-        timezone.now(),
-        date_array(e.digest_date for e in new),
-        text_array(e.frequency for e in new),
-        text_array(e.topic_key for e in new),
-        text_array(e.content_key for e in new),
-        text_array(json.dumps(list(e.paper_ids)) for e in new),
-        text_array(e.subject for e in new),
-        text_array(e.preheader for e in new),
-        text_array(e.html for e in new),
-        text_array(e.text for e in new),
-        "{" + ",".join("t" if e.personal else "f" for e in new) + "}",
-        text_array(json.dumps(e.reasons, ensure_ascii=False) for e in new),
-        text_array(e.slug for e in new),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    # Inside a caller's transaction the table may vanish with its rollback: ask each time then.
+    nested = connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = connection.connection
+        if nested or raw not in _staged:
+            cursor.execute(_STAGE_SQL)
+        with cursor.cursor.copy(f"COPY {_STAGE} ({', '.join(_EDITION_COLUMNS)}) FROM STDIN") as copy:
+            for e in new:
+                copy.write_row(
+                    (
+                        e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids)),
+                        e.subject, e.preheader, e.html, e.text, e.personal,
+                        json.dumps(e.reasons, ensure_ascii=False), e.slug,
+                    )
+                )  # fmt: skip
+        cursor.execute(sql, [timezone.now()])
         found: EditionIds = {(day, key): pk for pk, day, key in cursor.fetchall()}
+        if nested:  # the commit that empties the table comes later
+            cursor.execute(_EMPTY_STAGE_SQL)
+    if not nested:  # created (if it was) and committed
+        _staged.add(raw)
     raced = [(e.digest_date, e.content_key) for e in new if (e.digest_date, e.content_key) not in found]
     if raced:
         earlier = portable.existing_editions(raced)
@@ -160,20 +177,20 @@ def claim(delivery_ids: Sequence[int], *, now: dt.datetime, token: str) -> list[
 
 
 _MARK_SENT_SQL = """
-UPDATE {table} AS d SET status = %s, esp_message_id = v.esp_id, sent_at = %s, updated_at = %s, error = ''
-FROM unnest(%s::bigint[], %s::text[]) AS v(id, esp_id)
-WHERE d.id = v.id AND d.status = %s AND d.claim_token = %s
-"""
+UPDATE {table} AS d
+SET status = %s, esp_message_id = %s::jsonb ->> d.id::text, sent_at = %s, updated_at = %s, error = ''
+WHERE d.id = ANY(%s::bigint[]) AND d.status = %s AND d.claim_token = %s
+"""  # each row finds its ESP message id in one JSON object: no join whose plan could go quadratic
 
 
 def mark_sent(sent: Sequence[tuple[int, str]], *, now: dt.datetime, token: str) -> None:
     """One UPDATE for all accepted rows, each with its own ESP message id."""
     params: list[Any] = [
         Delivery.Status.SENT,
+        json.dumps({str(pk): esp_id for pk, esp_id in sent}),
         now,
         now,
         int_array(pk for pk, _ in sent),
-        text_array(esp_id for _, esp_id in sent),
         Delivery.Status.SENDING,
         token,
     ]
