@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 import css_inline
@@ -153,6 +153,8 @@ def at_a_word(value: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-\u2013\u2014(") + "…"
 
 
+SLOT_CACHE = 50_000  # distinct chip sets and "why" lines whose HTML a renderer keeps
+
 # Inboxes show about 70 characters of a subject and 100-150 of a preheader.
 SUBJECT_MAX = 70
 PREHEADER_MAX = 150
@@ -238,7 +240,8 @@ class CardRenderer:
     same in every edition that shows it at the same rank."""
 
     def __init__(self) -> None:
-        self._cards: dict[tuple[int, tuple[str, ...], dt.date, tuple[str, ...]], PaperCard] = {}
+        self._cards: dict[tuple[int, dt.date], PaperCard] = {}
+        self._slots: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         # Each paper's card once, split where its rank goes ("#3"), with slots where its topic
         # chips and "why" line go: work per paper, not per rank, topic set or reader.
         self._html: dict[tuple[int, bool], list[str]] = {}
@@ -249,10 +252,14 @@ class CardRenderer:
     def card(
         self, paper: Paper, chips: Sequence[str], digest_date: dt.date, why: Sequence[str] = ()
     ) -> PaperCard:
-        key = (paper.pk, tuple(chips), digest_date, tuple(why))
-        if key not in self._cards:
-            self._cards[key] = paper_card(paper, chips, digest_date, why)
-        return self._cards[key]
+        """The paper's card with these chips and "why" lines: what depends on the paper alone
+        (links, authors, summary) is made once per paper and day, the rest is a copy."""
+        key = (paper.pk, digest_date)
+        base = self._cards.get(key)
+        if base is None:
+            base = self._cards[key] = paper_card(paper, (), digest_date, ())
+        chips, why = tuple(chips), tuple(why)
+        return replace(base, chips=chips, why=why) if chips or why else base
 
     def html(self, card: PaperCard, rank: int) -> str:
         """The card at `rank`, its topic chips and "why" line (per topic set or reader) put
@@ -263,9 +270,21 @@ class CardRenderer:
             raw = render_to_string(f"{CARD_TEMPLATE}.html", context)
             self._html[key] = css_inline.inline_fragment(raw, _stylesheet()).split(_RANK)
         html = str(rank).join(self._html[key])
-        chips = "".join(self._tagged("chip", '<span class="chip">X</span>', c) for c in card.chips)
-        why = self._tagged("why", '<p class="why">Why: X</p>', "; ".join(card.why)) if card.why else ""
+        chips, why = self._slot_html(card.chips, ()), self._slot_html((), card.why)
         return html.replace(_CHIPS, chips).replace(_WHY, why)
+
+    def _slot_html(self, chips: tuple[str, ...], why: tuple[str, ...]) -> str:
+        """The HTML of a card's chips (or its "why" line), made once per distinct value."""
+        key = (chips, why)
+        found = self._slots.get(key)
+        if found is None:
+            if chips:
+                found = "".join(self._tagged("chip", '<span class="chip">X</span>', c) for c in chips)
+            else:
+                found = self._tagged("why", '<p class="why">Why: X</p>', "; ".join(why)) if why else ""
+            if len(self._slots) < SLOT_CACHE:
+                self._slots[key] = found
+        return found
 
     def group_heading(self, name: str) -> str:
         """A weekly digest's topic heading (CSS inlined once)."""
