@@ -153,7 +153,7 @@ def at_a_word(value: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-\u2013\u2014(") + "…"
 
 
-SLOT_CACHE = 50_000  # distinct chip sets and "why" lines whose HTML a renderer keeps
+SLOT_CACHE = 50_000  # card variants, and chip sets and "why" lines as HTML, a renderer keeps
 
 # Inboxes show about 70 characters of a subject and 100-150 of a preheader.
 SUBJECT_MAX = 70
@@ -242,6 +242,7 @@ class CardRenderer:
     def __init__(self) -> None:
         self._cards: dict[tuple[int, dt.date], PaperCard] = {}
         self._slots: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+        self._variants: dict[tuple[int, dt.date, tuple[str, ...], tuple[str, ...]], PaperCard] = {}
         # Each paper's card once, split where its rank goes ("#3"), with slots where its topic
         # chips and "why" line go: work per paper, not per rank, topic set or reader.
         self._html: dict[tuple[int, bool], list[str]] = {}
@@ -254,12 +255,17 @@ class CardRenderer:
     ) -> PaperCard:
         """The paper's card with these chips and "why" lines: what depends on the paper alone
         (links, authors, summary) is made once per paper and day, the rest is a copy."""
-        key = (paper.pk, digest_date)
-        base = self._cards.get(key)
-        if base is None:
-            base = self._cards[key] = paper_card(paper, (), digest_date, ())
         chips, why = tuple(chips), tuple(why)
-        return replace(base, chips=chips, why=why) if chips or why else base
+        key = (paper.pk, digest_date, chips, why)
+        found = self._variants.get(key)
+        if found is None:
+            base = self._cards.get((paper.pk, digest_date))
+            if base is None:
+                base = self._cards[(paper.pk, digest_date)] = paper_card(paper, (), digest_date, ())
+            found = replace(base, chips=chips, why=why) if chips or why else base
+            if len(self._variants) < SLOT_CACHE:
+                self._variants[key] = found
+        return found
 
     def html(self, card: PaperCard, rank: int) -> str:
         """The card at `rank`, its topic chips and "why" line (per topic set or reader) put
