@@ -232,14 +232,14 @@ class CompiledRules:
         """Entries by the word they begin with (words of letters, digits and "_" only)."""
         found: dict[str, list[int]] = {}
         for n, (term, _) in enumerate(self.entries):
-            if _is_word(term.needle):
+            if is_word(term.needle):
                 found.setdefault(term.needle[:PREFIX_MAX], []).append(n)
         return {needle: tuple(ns) for needle, ns in found.items()}
 
     @cached_property
     def loose(self) -> tuple[int, ...]:
         """Entries whose first word has other characters ("qwen2.5"): always tried."""
-        return tuple(n for n, (term, _) in enumerate(self.entries) if not _is_word(term.needle))
+        return tuple(n for n, (term, _) in enumerate(self.entries) if not is_word(term.needle))
 
     @cached_property
     def needles(self) -> frozenset[str]:
@@ -258,7 +258,8 @@ def word_tokens(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _is_word(needle: str) -> bool:
+def is_word(needle: str) -> bool:
+    """Whether `needle` is one word (see word_tokens)."""
     return bool(_WORD.fullmatch(needle))
 
 

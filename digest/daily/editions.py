@@ -132,7 +132,7 @@ class Planner:
         if rows is None:
             topic_ids = parse_topic_key(reader.topic_key)
             pool = self.pool(reader.digest_date, reader.frequency)
-            found = index.rows(pool.candidates(topic_ids, at_least=need) if topic_ids else []).tolist()
+            found = index.rows(pool.candidates(topic_ids, at_least=need) if topic_ids else [])
             rows = self._rows[key] = sorted(found, key=index.rank.__getitem__)
         return rows
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from digest.catalog.rules import PaperText, Term, compile_term, word_tokens
+from digest.catalog.rules import PaperText, Term, compile_term, is_word, word_tokens
 from digest.catalog.textmodel import from_vector_bytes
 from digest.models import Paper
 from subscriptions.interests import author_key
@@ -96,7 +96,6 @@ class DayIndex:
     rank: list[int] = field(default_factory=list, repr=False)
     pinned_count: int = 0
     _phrases: dict[str, Indexes] = field(default_factory=dict, repr=False)
-    _masks: dict[str, NDArray[np.bool_]] = field(default_factory=dict, repr=False)
     _sets: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
     _ranked: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _vocabulary: list[str] | None = field(default=None, repr=False)
@@ -135,9 +134,9 @@ class DayIndex:
             pinned_count=int(pinned.sum()),
         )
 
-    def rows(self, paper_ids: Iterable[int]) -> Indexes:
+    def rows(self, paper_ids: Iterable[int]) -> list[int]:
         row = self.row
-        return np.array([row[p] for p in paper_ids if p in row], dtype=np.int64)
+        return [row[p] for p in paper_ids if p in row]
 
     def matching(self, phrase: str) -> Indexes:
         """Rows whose title or abstract contains the phrase (topic-term rules), sorted."""
@@ -158,7 +157,7 @@ class DayIndex:
         """Rows with a word that begins with the term's first word (from a word index built
         once), in row order; every row when that word is not a plain word."""
         needle = term.needle
-        if word_tokens(needle) != [needle]:
+        if not is_word(needle):
             return range(len(self.texts))
         if self._vocabulary is None:
             for n, text in enumerate(self.texts):
@@ -179,15 +178,6 @@ class DayIndex:
         if found is None:
             found = self._ranked[key] = sorted(self.matching(phrase).tolist(), key=self.rank.__getitem__)
         return found
-
-    def excluded(self, phrase: str) -> NDArray[np.bool_]:
-        """A row mask of the papers the phrase rules out."""
-        key = phrase.casefold()
-        mask = self._masks.get(key)
-        if mask is None:
-            mask = self._masks[key] = np.zeros(len(self.ids), dtype=bool)
-            mask[self.matching(phrase)] = True
-        return mask
 
     def matching_set(self, phrase: str) -> frozenset[int]:
         key = phrase.casefold()
@@ -330,7 +320,7 @@ class _Candidates:
         while need:
             batch = list(itertools.islice(self.rest, max(3 * need, 16)))
             rest += batch
-            if len(batch) < max(3 * need, 16) or len(rest) < need:
+            if len(batch) < max(3 * need, 16):  # nothing after these
                 break
             keys = _blend(index, np.array(rest, dtype=np.int64), taste)[0]
             last = float(index.score[batch[-1]])
@@ -345,9 +335,9 @@ class _Candidates:
                 continue
             rows = np.array(tier, dtype=np.int64)
             keys, sims = _blend(index, rows, taste)
-            # Among pinned papers, followed authors' come first.
-            group = np.array([row not in self.wanted for row in tier]) if tier is self.pinned else np.zeros(0)
-            order = np.lexsort((rows, -keys, group) if group.size else (rows, -keys))[:room]
+            # Among pinned papers, followed authors' come first (the other tiers are one group).
+            later = np.array([tier is self.pinned and row not in self.wanted for row in tier])
+            order = np.lexsort((rows, -keys, later))[:room]
             chosen += rows[order].tolist()
             similarity += sims[order].tolist()
         return np.array(chosen, dtype=np.int64), np.array(similarity, dtype=np.float32)

@@ -19,8 +19,3 @@ def int_array(values: Iterable[int | None]) -> str:
 def date_array(values: Iterable[dt.date]) -> str:
     """'{2026-11-23,…}' for `%s::date[]`."""
     return "{" + ",".join(v.isoformat() for v in values) + "}"
-
-
-def text_array(values: Iterable[str]) -> str:
-    """'{"a","b \\"c\\""}' for `%s::text[]` (every element quoted, quotes and backslashes escaped)."""
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
