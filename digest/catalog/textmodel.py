@@ -15,15 +15,16 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from digest.catalog.rules import PaperLike
+
+if TYPE_CHECKING:  # scikit-learn and SciPy (~100 MB) load when a model is fitted or loaded
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 NGRAMS = (1, 2)
 MIN_DF = 2
@@ -44,6 +45,8 @@ def paper_document(paper: PaperLike) -> str:
 
 
 def _vectorizer(vocabulary: Mapping[str, int] | None = None, *, documents: int = 0) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     few = 0 < documents < SMALL_CORPUS  # too few documents for document-frequency cut-offs
     return TfidfVectorizer(
         ngram_range=NGRAMS,
@@ -139,6 +142,8 @@ def fit_vectorizer(documents: Sequence[str]) -> tuple[TfidfVectorizer, sparse.cs
 def fit_space(vectors: sparse.csr_matrix) -> NDArray[np.float32] | None:
     """The latent-semantic projection of these TF-IDF rows (SPACE_DIMENSIONS components), or
     None when there are too few documents or words for one."""
+    from sklearn.decomposition import TruncatedSVD
+
     dimensions = min(SPACE_DIMENSIONS, vectors.shape[0] - 1, vectors.shape[1] - 1)
     if dimensions < 2:
         return None
@@ -159,6 +164,8 @@ def from_vector_bytes(data: bytes | memoryview) -> NDArray[np.float32]:
 
 def fit_topic(vectors: sparse.csr_matrix, labels: NDArray[np.bool_]) -> tuple[FloatArray, float]:
     """One topic's weights from labelled rows (both classes present; classes balanced)."""
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=C, class_weight="balanced", max_iter=MAX_ITER, solver="liblinear")
     model.fit(vectors, labels)
     return model.coef_[0].astype(np.float64), float(model.intercept_[0])

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from digest.catalog.labelled import LabelledPaper
 from digest.catalog.matcher import Combiner, LearnedModel, _slug
@@ -124,6 +122,8 @@ def refit_combiner(
 def fit_combiner(
     logits: NDArray[np.float64], features: Sequence[Sequence[float]], labels: NDArray[np.bool_]
 ) -> Combiner:
+    from sklearn.linear_model import LogisticRegression  # loaded on first use (~100 MB)
+
     inputs = np.column_stack([logits, np.array(features, dtype=float).reshape(len(labels), -1)])
     model = LogisticRegression(C=COMBINER_C, class_weight="balanced", max_iter=2000)
     model.fit(inputs, labels)
@@ -153,6 +153,8 @@ def best_threshold(probabilities: NDArray[np.float64], labels: NDArray[np.bool_]
 
 
 def _out_of_fold(matrix: object, labels: NDArray[np.bool_]) -> NDArray[np.float64]:
+    from sklearn.model_selection import StratifiedKFold
+
     folds = min(FOLDS, int(labels.sum()), int((~labels).sum()))
     result = np.zeros(len(labels))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)

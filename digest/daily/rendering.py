@@ -245,8 +245,8 @@ class CardRenderer:
         self._variants: dict[tuple[int, dt.date, tuple[str, ...], tuple[str, ...]], PaperCard] = {}
         # Each paper's card once, split where its rank goes ("#3"), with slots where its topic
         # chips and "why" line go: work per paper, not per rank, topic set or reader.
-        self._html: dict[tuple[int, bool], list[str]] = {}
-        self._text: dict[tuple[int, bool], list[str]] = {}
+        self._html: dict[tuple[int, bool], tuple[str, ...]] = {}
+        self._text: dict[tuple[int, bool], tuple[str, ...]] = {}
         self._shells: dict[tuple[dt.date, str, bool], tuple[str, str]] = {}
         self._tags: dict[str, tuple[str, str]] = {}
 
@@ -270,14 +270,20 @@ class CardRenderer:
     def html(self, card: PaperCard, rank: int) -> str:
         """The card at `rank`, its topic chips and "why" line (per topic set or reader) put
         into the paper's card rendered once."""
+        out: list[str] = []
+        self.html_into(out, card, rank)
+        return "".join(out)
+
+    def html_into(self, out: list[str], card: PaperCard, rank: int) -> None:
+        """Append the pieces of `html(card, rank)` to `out` (a body of cards is one join)."""
         key = (card.paper_pk, card.pinned)
-        if key not in self._html:
+        segments = self._html.get(key)
+        if segments is None:
             context = {"card": card, "rank": _RANK, "chips_slot": _CHIPS, "why_slot": _WHY}
             raw = render_to_string(f"{CARD_TEMPLATE}.html", context)
-            self._html[key] = css_inline.inline_fragment(raw, _stylesheet()).split(_RANK)
-        html = str(rank).join(self._html[key])
+            segments = self._html[key] = _segments(css_inline.inline_fragment(raw, _stylesheet()))
         chips, why = self._slot_html(card.chips, ()), self._slot_html((), card.why)
-        return html.replace(_CHIPS, chips).replace(_WHY, why)
+        _fill(out, segments, {_RANK: str(rank), _CHIPS: chips, _WHY: why})
 
     def _slot_html(self, chips: tuple[str, ...], why: tuple[str, ...]) -> str:
         """The HTML of a card's chips (or its "why" line), made once per distinct value."""
@@ -331,14 +337,38 @@ class CardRenderer:
         return self._shells[key]
 
     def text(self, card: PaperCard, rank: int) -> str:
+        out: list[str] = []
+        self.text_into(out, card, rank)
+        return "".join(out)
+
+    def text_into(self, out: list[str], card: PaperCard, rank: int) -> None:
+        """Append the pieces of `text(card, rank)` to `out`."""
         key = (card.paper_pk, card.pinned)
-        if key not in self._text:
+        segments = self._text.get(key)
+        if segments is None:
             context = {"card": card, "rank": _RANK, "chips_slot": _CHIPS, "why_slot": _WHY}
-            self._text[key] = render_to_string(f"{CARD_TEMPLATE}.txt", context).split(_RANK)
-        text = str(rank).join(self._text[key])
-        chips = f"   Topics: {', '.join(card.chips)}\n" if card.chips else ""
-        why = f"   Why: {'; '.join(card.why)}\n" if card.why else ""
-        return text.replace(_CHIPS, chips).replace(_WHY, why)
+            segments = self._text[key] = _segments(render_to_string(f"{CARD_TEMPLATE}.txt", context))
+        values = {
+            _RANK: str(rank),
+            _CHIPS: f"   Topics: {', '.join(card.chips)}\n" if card.chips else "",
+            _WHY: f"   Why: {'; '.join(card.why)}\n" if card.why else "",
+        }
+        _fill(out, segments, values)
+
+
+_SLOTS = re.compile(f"({re.escape(_RANK)}|{re.escape(_CHIPS)}|{re.escape(_WHY)})")
+
+
+def _segments(rendered: str) -> tuple[str, ...]:
+    """A rendered card cut at its slots: text at even positions, a slot's marker at odd ones."""
+    return tuple(_SLOTS.split(rendered))
+
+
+def _fill(out: list[str], segments: tuple[str, ...], values: Mapping[str, str]) -> None:
+    out.append(segments[0])
+    for at in range(1, len(segments), 2):
+        out.append(values[segments[at]])
+        out.append(segments[at + 1])
 
 
 def render_digest(
@@ -508,17 +538,19 @@ def cards_body(renderer: CardRenderer, cards: Sequence[PaperCard], *, frequency:
     """(HTML, text) of the cards: a flat ranked list; a week's grouped by topic, a heading
     each (when there is more than one group)."""
     groups = weekly_groups(cards) if frequency == "weekly" else []
+    html: list[str] = []
+    text: list[str] = []
     if len(groups) < 2:
-        ranked = list(enumerate(cards, 1))
-        return "".join(renderer.html(c, n) for n, c in ranked), "".join(
-            renderer.text(c, n) for n, c in ranked
-        )
-    html, text = [], []
+        for rank, card in enumerate(cards, 1):
+            renderer.html_into(html, card, rank)
+            renderer.text_into(text, card, rank)
+        return "".join(html), "".join(text)
     for name, members in groups:
         html.append(renderer.group_heading(name))
         text.append(f"\n== {name} ==\n")
-        html += [renderer.html(c, n) for n, c in members]
-        text += [renderer.text(c, n) for n, c in members]
+        for rank, card in members:
+            renderer.html_into(html, card, rank)
+            renderer.text_into(text, card, rank)
     return "".join(html), "".join(text)
 
 
