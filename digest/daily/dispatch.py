@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from digest.daily import storage
+from digest.daily.collection import rare_collections
 from digest.daily.due import due_chunks, due_readers
 from digest.daily.editions import Plan, Planner
 from digest.daily.healing import heal
@@ -147,6 +148,23 @@ def dispatch_due(
 
     Idempotent; returns counts. With `dry_run`, plans but writes and sends nothing.
     """
+    with rare_collections():
+        return _dispatch(
+            enqueue=enqueue, now=now, digest_date=digest_date, send_all=send_all,
+            email=email, dry_run=dry_run, on_chunk=on_chunk,
+        )  # fmt: skip
+
+
+def _dispatch(
+    *,
+    enqueue: Callable[[list[int]], None],
+    now: dt.datetime | None,
+    digest_date: dt.date | None,
+    send_all: bool,
+    email: str | None,
+    dry_run: bool,
+    on_chunk: Callable[[int], object] | None,
+) -> DispatchReport:
     now = now or timezone.now()
     report = DispatchReport()
     if SendingSettings.load().sending_paused:

@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from digest.daily.why import topic_why
 from digest.models import Paper, PaperTopic
@@ -447,12 +448,18 @@ def headline(
 def subject_line(lead_title: str, count: int, *, digest_date: dt.date, frequency: str) -> str:
     """At most SUBJECT_MAX characters saying what is inside: the day (or week), the lead paper
     shortened at a word, and how many more; the count is never cut off."""
-    when = "Your week in papers" if frequency == "weekly" else date_format(digest_date, "M j")
+    when = "Your week in papers" if frequency == "weekly" else _day_label(digest_date, get_language())
     if not count:
         return f"{when}: nothing new"
     prefix = f"{when}: "
     more = f" (+{count - 1} more)" if count > 1 else ""
     return prefix + at_a_word(lead_title, SUBJECT_MAX - len(prefix) - len(more)) + more
+
+
+@functools.lru_cache(maxsize=64)
+def _day_label(digest_date: dt.date, language: str | None) -> str:
+    """ "Mar 2" in `language` (made once per day and language: a run asks for it per reader)."""
+    return date_format(digest_date, "M j")
 
 
 def intro_for(count: int, *, topic_names: Sequence[str], personal: bool) -> str:

@@ -37,6 +37,7 @@ from django.utils import timezone
 from config.logcontext import log_context
 from digest.daily import breaker, storage
 from digest.daily.assembly import assemble, merged
+from digest.daily.collection import rare_collections
 from digest.daily.healing import HealReport, settle_claim
 from digest.daily.rendering import PLACEHOLDERS, RenderedDigest, merge_fields, personalize
 from digest.daily.send_errors import SendVerdict, TransientSendError, send_verdict
@@ -489,7 +490,7 @@ def send_chunk(delivery_ids: Sequence[int], token: str | None = None, *, again: 
     `again`: this task ran before (a retry, or Celery handed it out again after its worker
     died), so its own earlier claim is settled first; a first run has none to look for."""
     token = token or new_token()
-    with log_context(chunk=token, deliveries=delivery_ids):
+    with log_context(chunk=token, deliveries=delivery_ids), rare_collections():
         if again:
             adopt_own_claim(delivery_ids, token)
         wait = breaker.wait_seconds()
