@@ -62,6 +62,15 @@ class CandidatePool:
     _ranked_all: bool = False
     _best: dict[int, tuple[float, bool]] = field(default_factory=dict)  # paper → best score, pinned
     topic_ids: list[int] | None = None  # every topic's id, when the caller has them already
+    # Papers already loaded by another pool of the run (daily and weekly show the same
+    # papers): one object per paper, however many pools hold it.
+    shared: dict[int, Paper] | None = None
+
+    def _keep(self, paper: Paper) -> Paper:
+        """The run's one object for this paper (`paper` itself the first time)."""
+        if self.shared is None:
+            return self._papers.setdefault(paper.pk, paper)
+        return self._papers.setdefault(paper.pk, self.shared.setdefault(paper.pk, paper))
 
     @property
     def days(self) -> list[dt.date]:
@@ -90,7 +99,7 @@ class CandidatePool:
         for item in ranked:
             paper = item.paper
             matches = paper.ranked_matches  # type: ignore[attr-defined]
-            self._papers.setdefault(paper.pk, paper)
+            self._keep(paper)
             for match in matches:
                 paper.ranked_matches = [match]  # type: ignore[attr-defined]
                 one = rank_paper(paper, now=self.now, params=params)
@@ -145,8 +154,7 @@ class CandidatePool:
         if self.days:
             for item in ranked_papers(days=self.days, now=self.now, lean=True, untopical=True):
                 del item.paper.ranked_matches, item.paper.latest_snapshots  # type: ignore[attr-defined]
-                self._papers.setdefault(item.paper.pk, item.paper)
-                yield item.paper, item.score, item.pinned
+                yield self._keep(item.paper), item.score, item.pinned
 
     def why(self, paper_id: int, topic_ids: Sequence[int]) -> list[str]:
         """Per matched topic of the set, why the paper is there (digest.daily.why)."""

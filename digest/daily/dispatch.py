@@ -176,14 +176,19 @@ def _dispatch(
         report.requeued += healed.requeued
     planner = Planner(now=now)
     readers = due_readers(now=now, digest_date=digest_date, send_all=send_all, email=email)
-    seen_editions: set[int] = set()  # hashes of (date, content key): a count, not the keys
+    # Shared editions are counted by hash (a few per topic set); a personal edition is one
+    # reader's, counted per chunk: nothing is kept per reader while the run goes on.
+    seen_editions: set[int] = set()
+    personal_editions = 0
     writer = None if dry_run else _RowWriter(enqueue, report)
     try:
         for chunk in due_chunks(readers, size=settings.DIGEST_CHUNK_SIZE):
             plans = planner.plan(chunk)
             report.due += len(plans)
             report.skipped += sum(1 for p in plans if not p.key)
-            seen_editions.update(hash((p.reader.digest_date, p.key)) for p in plans if p.key)
+            keyed = [((p.reader.digest_date, p.key), p.why is not None) for p in plans if p.key]
+            seen_editions.update(hash(pair) for pair, personal in keyed if not personal)
+            personal_editions += len({pair for pair, personal in keyed if personal})
             if writer:
                 writer.write(plans, planner.editions_for(plans))
             if on_chunk:
@@ -194,7 +199,7 @@ def _dispatch(
         raise
     if writer:
         writer.close()
-    report.editions = len(seen_editions)
+    report.editions = len(seen_editions) + personal_editions
     if not dry_run and digest_date is None and not send_all and email is None:
         mark_dispatched(now)
     logger.info("dispatch: %s", report.as_dict())

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from django.urls import reverse
 from django.utils import timezone
 
+from digest.catalog.rules import PaperText
 from digest.daily import storage
 from digest.daily.assembly import personal_reasons
 from digest.daily.candidates import CandidatePool, parse_topic_key
@@ -59,6 +60,8 @@ class Planner:
     def __init__(self, *, now: dt.datetime) -> None:
         self.now = now
         self._pools: dict[tuple[dt.date, str], CandidatePool] = {}
+        self._papers: dict[int, Paper] = {}  # one object per paper for every pool and day index
+        self._texts: dict[int, PaperText] = {}
         self._edition_papers: dict[int, tuple[int, ...]] = {}
         self._topics: dict[int, Topic] | None = None
         self._fresh: dict[tuple[dt.date, str, str, int], tuple[tuple[int, ...], str]] = {}
@@ -74,7 +77,11 @@ class Planner:
         key = (digest_date, frequency)
         if key not in self._pools:
             self._pools[key] = CandidatePool(
-                digest_date=digest_date, frequency=frequency, now=self.now, topic_ids=list(self._all_topics())
+                digest_date=digest_date,
+                frequency=frequency,
+                now=self.now,
+                topic_ids=list(self._all_topics()),
+                shared=self._papers,
             )
         return self._pools[key]
 
@@ -120,7 +127,7 @@ class Planner:
         """The day index and taste vectors for personal lists of this date and frequency."""
         key = (digest_date, frequency)
         if key not in self._personal:
-            index = DayIndex.build(self.pool(digest_date, frequency).every_paper())
+            index = DayIndex.build(self.pool(digest_date, frequency).every_paper(), texts=self._texts)
             self._personal[key] = (index, Likeness(index))
         return self._personal[key]
 

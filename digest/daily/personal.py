@@ -76,6 +76,13 @@ class _Words:
     ai_summary: str
 
 
+def _text_of(paper: Paper, texts: dict[int, PaperText]) -> PaperText:
+    found = texts.get(paper.pk)
+    if found is None:
+        found = texts[paper.pk] = PaperText(_Words(paper.title, paper.abstract, paper.ai_summary))
+    return found
+
+
 @dataclass
 class DayIndex:
     """Every visible paper of some listing days as rows: pk, trending score, pin, vector.
@@ -102,8 +109,12 @@ class DayIndex:
     _word_rows: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, scored: Iterable[tuple[Paper, float, bool]]) -> DayIndex:
-        """From (paper, trending score, pinned) of every visible paper of the days."""
+    def build(
+        cls, scored: Iterable[tuple[Paper, float, bool]], *, texts: dict[int, PaperText] | None = None
+    ) -> DayIndex:
+        """From (paper, trending score, pinned) of every visible paper of the days; `texts`
+        keeps each paper's text for matching once for every index of a run (pk → text)."""
+        texts = {} if texts is None else texts
         items = sorted(scored, key=lambda item: item[0].pk)
         papers = {paper.pk: paper for paper, _, _ in items}
         vectors = [from_vector_bytes(p.vector) if p.vector else None for p, _, _ in items]
@@ -128,7 +139,7 @@ class DayIndex:
             vectors=matrix,
             papers=papers,
             row={p.pk: n for n, (p, _, _) in enumerate(items)},
-            texts=[PaperText(_Words(p.title, p.abstract, p.ai_summary)) for p, _, _ in items],
+            texts=[_text_of(p, texts) for p, _, _ in items],
             _authors=authors,
             rank=rank.tolist(),
             pinned_count=int(pinned.sum()),

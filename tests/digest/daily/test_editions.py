@@ -11,7 +11,7 @@ from digest.catalog.ranking import ranked_papers
 from digest.daily.candidates import CandidatePool
 from digest.daily.due import DueReader
 from digest.daily.editions import Planner, plan_for_subscriber
-from digest.models import Delivery, Edition
+from digest.models import Delivery, Edition, Paper
 from tests.factories import DeliveryFactory, PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +167,19 @@ def test_plan_for_subscriber_matches_the_pipeline(catalog):
     (plan,) = planner.plan([_reader(reader)])
     assert [p.pk for p in papers] == list(plan.paper_ids)
     assert [p.title for p in papers] == ["llm-a", "video-a", "both"]
+
+
+def test_daily_and_weekly_pools_and_day_indexes_share_one_object_per_paper(catalog):
+    planner = Planner(now=NOW)
+    daily, weekly = planner.pool(DAY, "daily"), planner.pool(DAY, "weekly")
+    daily_index, _ = planner.personal(DAY, "daily")
+    weekly_index, _ = planner.personal(DAY, "weekly")
+    shown = catalog["both"].pk
+    assert daily.paper(shown) is weekly.paper(shown)
+    assert daily_index.papers[shown] is weekly_index.papers[shown] is daily.paper(shown)
+    yesterday = Paper.objects.get(title="yesterday").pk  # in the week only
+    assert yesterday in weekly_index.row and yesterday not in daily_index.row
+    row_daily, row_weekly = daily_index.row[shown], weekly_index.row[shown]
+    assert daily_index.texts[row_daily] is weekly_index.texts[row_weekly]
+    # Each index still ranks its own window: the week's pool has more papers than the day's.
+    assert len(weekly_index.ids) == len(daily_index.ids) + 1
