@@ -28,7 +28,7 @@ from digest.models import Edition, Paper
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
 
-RENDER_BATCH = 250  # rendered editions (about 35 KB each) held and written at a time
+RENDER_BATCH = 100  # rendered editions (about 45 KB each with text) held and written at a time
 LIST_BATCH = 1000  # personal editions (a list and reasons, under 2 KB) written at a time
 
 
