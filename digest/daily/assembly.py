@@ -123,6 +123,15 @@ def edition_url(slug: str) -> str:
     return edition_urls()(slug)
 
 
+def load_papers(editions: Iterable[Edition]) -> None:
+    """Load the papers these personal editions show (one query per day for those this process
+    has not loaded yet), so `merged` can then be called batch by batch without a query."""
+    personal = [e for e in editions if e.personal]
+    with _shelf.lock:
+        for _ in _by_day(personal):
+            pass
+
+
 def merged(editions: Iterable[Edition]) -> dict[int, tuple[tuple[str, str], dict[str, str]]]:
     """For each personal edition (by id): the batch shell (HTML, text) it shares with every
     personal edition of its day and frequency, and its own merge data (digest.daily.rendering

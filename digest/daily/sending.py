@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from config.logcontext import log_context
 from digest.daily import breaker, storage
-from digest.daily.assembly import assemble, merged
+from digest.daily.assembly import assemble, load_papers, merged
 from digest.daily.collection import rare_collections
 from digest.daily.healing import HealReport, settle_claim
 from digest.daily.rendering import PLACEHOLDERS, RenderedDigest, merge_fields, personalize
@@ -364,7 +364,7 @@ def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition], toke
     metadata. Rejections are written at once; accepted recipients in one write at the end."""
     chunk = _Chunk(deliveries, token)
     groups: dict[tuple[str, object, str] | int, list[Claimed]] = {}
-    personal = merged(e for e in editions.values() if e.personal)
+    load_papers(e for e in editions.values() if e.personal)  # one query; merge data per batch below
     for delivery in deliveries:
         edition = editions[delivery.edition_id]
         key: tuple[str, object, str] | int = (
@@ -380,6 +380,7 @@ def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition], toke
             for start in range(0, len(group), size):
                 batch = group[start : start + size]
                 with log_context(deliveries=[d.pk for d in batch]):
+                    personal = merged(editions[d.edition_id] for d in batch) if isinstance(key, tuple) else {}
                     message = _batch_message(batch, editions, personal, links)
                     in_flight = batch
                     try:

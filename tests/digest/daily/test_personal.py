@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from digest.catalog.textmodel import to_vector_bytes
 from digest.daily.dispatch import dispatch_due
 from digest.daily.editions import plan_for_subscriber
 from digest.daily.sending import send_chunk
-from digest.models import Delivery, Edition, Feedback
+from digest.models import Delivery, Edition, Feedback, Paper
 from digest.readers.feedback import record_feedback
 from subscriptions.interests import Interests
 from subscriptions.services import set_interests
@@ -228,3 +230,35 @@ def test_batch_mode_sends_personal_editions_in_one_call_that_reads_as_the_single
 def single_feedback_token(message) -> str:
     text = str(message.body)
     return text.split("/feedback/", 1)[1].split("/", 1)[0]
+
+
+def test_personal_batches_each_carry_their_own_readers_cards_and_load_papers_once(
+    catalog, settings, anymail_backend
+):
+    llm, *_ = catalog
+    readers = [
+        personal_reader(llm, keywords=("KV cache",), authors=("Hedy Lamarr",)),
+        personal_reader(llm, exclude_words=("quantum",)),
+        personal_reader(llm, authors=("Ada Lovelace",)),
+    ]
+    queued: list[list[int]] = []
+    dispatch_due(enqueue=queued.append, now=NOW)
+    settings.DIGEST_SEND_MODE = "batch"
+    settings.DIGEST_PERSONAL_BATCH = 2  # merge data is made per ESP call: two calls here
+    from digest.daily import assembly
+
+    assembly._shelf.for_day(DAY - dt.timedelta(days=1))  # this process has loaded no paper yet
+    (ids,) = queued
+    with CaptureQueriesContext(connection) as queries:
+        send_chunk(ids)
+    paper_loads = [q["sql"] for q in queries.captured_queries if 'FROM "digest_paper"' in q["sql"]]
+    assert len(paper_loads) == 1  # both batches' cards come from one load
+    assert sorted(len(m.to) for m in mail.outbox) == [1, 2]
+    for message in mail.outbox:
+        for email in message.to:
+            data = esp_params(message)["merge_data"][email]
+            edition = Edition.objects.get(deliveries__subscriber__email=email)
+            titles = [Paper.objects.get(pk=pk).title for pk in edition.paper_ids]
+            assert all(" ".join(t.split()) in data["cards"] for t in titles)
+    assert sorted(e for m in mail.outbox for e in m.to) == sorted(r.email for r in readers)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
