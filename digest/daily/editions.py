@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.urls import reverse
 from django.utils import timezone
@@ -134,6 +134,7 @@ class Planner:
     def _topic_rows(self, reader: DueReader, index: DayIndex, need: int) -> list[int]:
         """The index rows of the reader's topic candidates in the day's order (cached per set
         and length)."""
+        _current_set_only(self._rows, reader.topic_key)
         key = (reader.digest_date, reader.frequency, reader.topic_key, need)
         rows = self._rows.get(key)
         if rows is None:
@@ -242,6 +243,7 @@ class Planner:
     def _chips_of(self, plan: Plan) -> dict[int, list[str]]:
         """The topic chips of a plan's papers (kept per date, frequency and topic set)."""
         reader = plan.reader
+        _current_set_only(self._chips, reader.topic_key)
         known = self._chips.setdefault((reader.digest_date, reader.frequency, reader.topic_key), {})
         missing = [pid for pid in plan.paper_ids if pid not in known]
         if missing:
@@ -296,6 +298,14 @@ class Planner:
         edition.subject, edition.preheader = rendered.subject, rendered.preheader
         edition.html, edition.text = rendered.html, rendered.text
         return edition
+
+
+def _current_set_only(cache: dict[Any, Any], topic_key: str) -> None:
+    """Empty a cache keyed (date, frequency, topic set, …) when a new topic set comes: readers
+    come ordered by topic set, so one set's entries are never needed again, and a run keeps
+    what it caches per set for the current set only (memory bounded by one set, not 2,000)."""
+    if cache and next(iter(cache))[2] != topic_key:
+        cache.clear()
 
 
 def _existing_on(days: Iterable[dt.date]) -> Iterable[tuple[tuple[dt.date, str], int]]:

@@ -262,3 +262,32 @@ def test_personal_batches_each_carry_their_own_readers_cards_and_load_papers_onc
             assert all(" ".join(t.split()) in data["cards"] for t in titles)
     assert sorted(e for m in mail.outbox for e in m.to) == sorted(r.email for r in readers)
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+def test_a_run_over_several_topic_sets_plans_each_reader_as_planning_them_alone(catalog):
+    """What the planner keeps per topic set it keeps for the current set only: readers of
+    another set, or of the first set again, still get their own lists and chips."""
+    llm, topical, _, keyword, _ = catalog
+    bots = TopicFactory(name="Robots", slug="robots", terms=["robot"])
+    PaperTopicFactory(paper=PaperFactory(title="Robot arms", listed_on=DAY, upvotes=70), topic=bots)
+    PaperTopicFactory(paper=topical[0], topic=bots)
+    readers = [
+        personal_reader(llm, keywords=("KV cache",)),
+        personal_reader(bots, keywords=("KV cache",)),
+        personal_reader(llm, exclude_words=("quantum",)),
+    ]
+    from digest.daily.due import DueReader
+    from digest.daily.editions import Planner
+
+    planner = Planner(now=NOW)
+    due = [DueReader.for_subscriber(r, DAY) for r in readers]
+    plans = planner.plan(due[:1]) + planner.plan(due[1:2]) + planner.plan(due[2:])
+    editions = planner.editions_for(plans)
+    for reader, plan in zip(readers, plans, strict=True):
+        alone = [p.pk for p in plan_for_subscriber(subscriber=reader, digest_date=DAY)]
+        assert list(plan.paper_ids) == alone
+        stored = Edition.objects.get(pk=editions[(DAY, plan.key)])
+        chips = {pid: entry.get("chips", []) for pid, entry in stored.reasons["papers"].items()}
+        topic = reader.topics.get().name
+        assert chips[str(topical[0].pk)] == [topic]  # in both sets: the reader's own set's chip
+    assert keyword.pk in plans[1].paper_ids
