@@ -178,7 +178,8 @@ def test_daily_and_weekly_pools_and_day_indexes_share_one_object_per_paper(catal
     assert daily.paper(shown) is weekly.paper(shown)
     assert daily_index.papers[shown] is weekly_index.papers[shown] is daily.paper(shown)
     yesterday = Paper.objects.get(title="yesterday").pk  # in the week only
-    assert yesterday in weekly_index.row and yesterday not in daily_index.row
+    assert yesterday in weekly_index.row
+    assert yesterday not in daily_index.row
     row_daily, row_weekly = daily_index.row[shown], weekly_index.row[shown]
     assert daily_index.texts[row_daily] is weekly_index.texts[row_weekly]
     # Each index still ranks its own window: the week's pool has more papers than the day's.
