@@ -64,12 +64,10 @@ class CandidatePool:
     topic_ids: list[int] | None = None  # every topic's id, when the caller has them already
     # Papers already loaded by another pool of the run (daily and weekly show the same
     # papers): one object per paper, however many pools hold it.
-    shared: dict[int, Paper] | None = None
+    shared: dict[int, Paper] = field(default_factory=dict)
 
     def _keep(self, paper: Paper) -> Paper:
         """The run's one object for this paper (`paper` itself the first time)."""
-        if self.shared is None:
-            return self._papers.setdefault(paper.pk, paper)
         return self._papers.setdefault(paper.pk, self.shared.setdefault(paper.pk, paper))
 
     @property

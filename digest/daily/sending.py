@@ -364,7 +364,7 @@ def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition], toke
     metadata. Rejections are written at once; accepted recipients in one write at the end."""
     chunk = _Chunk(deliveries, token)
     groups: dict[tuple[str, object, str] | int, list[Claimed]] = {}
-    load_papers(e for e in editions.values() if e.personal)  # one query; merge data per batch below
+    load_papers(editions.values())  # one query; merge data per batch below
     for delivery in deliveries:
         edition = editions[delivery.edition_id]
         key: tuple[str, object, str] | int = (

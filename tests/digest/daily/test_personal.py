@@ -185,17 +185,22 @@ def _substituted(template: str, data: dict[str, str]) -> str:
     return template
 
 
-def test_batch_mode_sends_personal_editions_in_one_call_that_reads_as_the_single_message(
-    catalog, settings, anymail_backend
-):
-    llm, *_ = catalog
+def three_personal_readers_dispatched(topic):
+    """Three readers of `topic` with their own signals, dispatched: (readers, queued chunks)."""
     readers = [
-        personal_reader(llm, keywords=("KV cache",), authors=("Hedy Lamarr",)),
-        personal_reader(llm, exclude_words=("quantum",)),
-        personal_reader(llm, authors=("Ada Lovelace",)),
+        personal_reader(topic, keywords=("KV cache",), authors=("Hedy Lamarr",)),
+        personal_reader(topic, exclude_words=("quantum",)),
+        personal_reader(topic, authors=("Ada Lovelace",)),
     ]
     queued: list[list[int]] = []
     dispatch_due(enqueue=queued.append, now=NOW)
+    return readers, queued
+
+
+def test_batch_mode_sends_personal_editions_in_one_call_that_reads_as_the_single_message(
+    catalog, settings, anymail_backend
+):
+    readers, queued = three_personal_readers_dispatched(catalog[0])
     assert Edition.objects.filter(personal=True).count() == 3
 
     settings.DIGEST_SEND_MODE = "batch"
@@ -235,14 +240,7 @@ def single_feedback_token(message) -> str:
 def test_personal_batches_each_carry_their_own_readers_cards_and_load_papers_once(
     catalog, settings, anymail_backend
 ):
-    llm, *_ = catalog
-    readers = [
-        personal_reader(llm, keywords=("KV cache",), authors=("Hedy Lamarr",)),
-        personal_reader(llm, exclude_words=("quantum",)),
-        personal_reader(llm, authors=("Ada Lovelace",)),
-    ]
-    queued: list[list[int]] = []
-    dispatch_due(enqueue=queued.append, now=NOW)
+    readers, queued = three_personal_readers_dispatched(catalog[0])
     settings.DIGEST_SEND_MODE = "batch"
     settings.DIGEST_PERSONAL_BATCH = 2  # merge data is made per ESP call: two calls here
     from digest.daily import assembly
