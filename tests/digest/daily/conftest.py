@@ -13,8 +13,10 @@ CHUNK_DAY = dt.date(2026, 3, 2)  # the tests' clock is on this day (their `esp` 
 
 
 @pytest.fixture
-def chunk() -> list[int]:
-    """Six due readers planned and queued (not sent): the ids of their one chunk, in order."""
+def chunk(esp: object) -> list[int]:
+    """Six due readers planned and queued (not sent): the ids of their one chunk, in order.
+    It asks for the module's `esp` fixture, which sets the clock (noon on CHUNK_DAY): planned
+    on the real clock, the readers would only be due from their hour on."""
     topic = TopicFactory(name="LLM", slug="llm")
     for n in range(3):
         paper = PaperFactory(title=f"Paper {n}", listed_on=CHUNK_DAY, upvotes=9 - n)
