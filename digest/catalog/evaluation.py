@@ -2,9 +2,10 @@
 micro and macro, with the worst false positives and misses and the reason that fired.
 
 The set (seeds/eval/papers.jsonl, rules in seeds/eval/LABELLING.md) holds real arXiv papers
-labelled by hand; `split` marks the part the matcher may learn from (`tune`) and the part only
-measured on (`heldout`). No paper is ever scored by a model that learned its label: the model
-is trained here, without the papers being measured (`models_for`).
+labelled by hand; `split` marks the part the matcher may learn from and be tuned on (`tune`),
+the part only measured on (`heldout`) and papers added later to learn from only (`train`).
+No paper is ever scored by a model that learned its label: the model is trained here, without
+the papers being measured (`models_for`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Labelled papers: the evaluation set's file format (seeds/eval/papers.jsonl).
 
 One JSON object a line: `id`, `title`, `abstract`, optional `categories`, `ai_summary` and
-`ai_keywords`, `topics` (the slugs the paper belongs to, possibly none) and `split` (`tune`,
-the part the matcher may learn from, or `heldout`, measured on only). A file without `split`
-fields is all one part, `all`.
+`ai_keywords`, `topics` (the slugs the paper belongs to, possibly none) and `split`: `tune`
+(the matcher may learn from it and be tuned on it) or `heldout` (measured on only), fixed by a
+hash of the id, or `train` (papers labelled later to learn from, chosen by the model's
+uncertainty: learned from, never measured by default). A file without `split` fields is all one
+part, `all`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-SPLITS = ("tune", "heldout")
+SPLITS = ("tune", "heldout", "train")
+LEARNED_SPLITS = ("tune", "train")  # the parts the matcher learns from
 DEFAULT_SET = Path(settings.BASE_DIR) / "seeds" / "eval" / "papers.jsonl"
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digest.catalog.labelled import labelled_set, load_set
+from digest.catalog.labelled import LEARNED_SPLITS, labelled_set, load_set
 from digest.catalog.matcher import LearnedModel
 from digest.catalog.rules import rule_lists
 from digest.catalog.training import Example, eval_examples, merge_examples, train
@@ -66,16 +66,16 @@ def decision_examples(topics: Iterable[Topic]) -> list[Example]:
 
 
 def set_examples(topics: Sequence[Topic], *, path: Path | None = None) -> list[Example]:
-    """The set's `tune` papers, labelled for those of `topics` that the set labels."""
+    """The set's `tune` and `train` papers, labelled for those of `topics` that the set labels."""
     papers = load_set(path or labelled_set())
     slugs = {slug for p in papers for slug in p.topics} & {t.slug for t in topics}
     if not slugs:
         return []
-    return eval_examples([p for p in papers if p.split == "tune"], sorted(slugs))
+    return eval_examples([p for p in papers if p.split in LEARNED_SPLITS], sorted(slugs))
 
 
 def training_examples(topics: Sequence[Topic], *, path: Path | None = None) -> list[Example]:
-    """The set's `tune` papers merged with the editors' decisions on `topics`."""
+    """The set's learned parts merged with the editors' decisions on `topics`."""
     return merge_examples(set_examples(topics, path=path), decision_examples(topics))
 
 

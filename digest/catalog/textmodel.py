@@ -29,9 +29,10 @@ if TYPE_CHECKING:  # scikit-learn and SciPy (~100 MB) load when a model is fitte
 NGRAMS = (1, 2)
 MIN_DF = 2
 MAX_DF = 0.5
-C = 4.0
+C = 16.0
 MAX_ITER = 3000
 SPACE_DIMENSIONS = 96
+SPACE_SAMPLE = 8000  # labelled papers the latent space is fitted on, at most
 SMALL_CORPUS = 20
 
 FloatArray = NDArray[np.float64]
@@ -140,13 +141,16 @@ def fit_vectorizer(documents: Sequence[str]) -> tuple[TfidfVectorizer, sparse.cs
 
 
 def fit_space(vectors: sparse.csr_matrix) -> NDArray[np.float32] | None:
-    """The latent-semantic projection of these TF-IDF rows (SPACE_DIMENSIONS components), or
-    None when there are too few documents or words for one."""
+    """The latent-semantic projection of these TF-IDF rows (SPACE_DIMENSIONS components, fitted
+    on at most SPACE_SAMPLE of them), or None when there are too few documents or words for one."""
     from sklearn.decomposition import TruncatedSVD
 
     dimensions = min(SPACE_DIMENSIONS, vectors.shape[0] - 1, vectors.shape[1] - 1)
     if dimensions < 2:
         return None
+    if vectors.shape[0] > SPACE_SAMPLE:  # the directions settle long before every row is read
+        rows = np.random.default_rng(0).choice(vectors.shape[0], SPACE_SAMPLE, replace=False)
+        vectors = vectors[np.sort(rows)]
     svd = TruncatedSVD(n_components=dimensions, random_state=0, algorithm="randomized", n_iter=5)
     svd.fit(vectors)
     components: NDArray[np.float32] = svd.components_.astype(np.float32)

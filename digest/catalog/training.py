@@ -18,7 +18,9 @@ Deterministic: the same examples and rules give the same model.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +44,10 @@ FOLDS = 5
 COMBINER_C = 1.0
 BETA = 0.7
 SEED = 20261202
+
+
+# One topic's fit: its example rows, their labels, weights, intercept and out-of-fold log-odds.
+_Fitted = tuple[list[int], NDArray[np.bool_], NDArray[np.float64], float, NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -82,16 +88,29 @@ def train(examples: Sequence[Example], topics: Sequence[RuleSource]) -> LearnedM
     intercepts: dict[str, float] = {}
     combiners: dict[str, Combiner] = {}
     oof: dict[str, dict[str, float]] = {}
-    for topic in learnable:
+
+    def fit(topic: RuleSource) -> _Fitted:
         slug = _slug(topic)
         rows = [n for n, e in enumerate(examples) if slug in e.labels]
         labels = np.array([examples[n].labels[slug] for n in rows], dtype=bool)
         matrix = vectors[rows]
-        weights[slug], intercepts[slug] = fit_topic(matrix, labels)
-        held_out = _out_of_fold(matrix, labels)
+        w, b = fit_topic(matrix, labels)
+        return rows, labels, w, b, _out_of_fold(matrix, labels)
+
+    def rule_features(topic: RuleSource) -> list[list[float]]:
+        slug, rules = _slug(topic), compile_rules(topic)
+        return [find_evidence(texts[n], rules).features() for n, e in enumerate(examples) if slug in e.labels]
+
+    # liblinear releases the GIL: topics are fitted side by side, one per core, while this
+    # thread reads the rules' evidence.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(learnable), os.cpu_count() or 1))) as pool:
+        pending = [pool.submit(fit, topic) for topic in learnable]
+        evidence = [rule_features(topic) for topic in learnable]
+        fitted = [future.result() for future in pending]
+    for topic, (rows, labels, w, b, held_out), features in zip(learnable, fitted, evidence, strict=True):
+        slug = _slug(topic)
+        weights[slug], intercepts[slug] = w, b
         oof[slug] = {examples[n].key: float(v) for n, v in zip(rows, held_out, strict=True)}
-        rules = compile_rules(topic)
-        features = [find_evidence(texts[n], rules).features() for n in rows]
         combiners[slug] = fit_combiner(held_out, features, labels)
     return LearnedModel(TextModel(vectorizer, weights, intercepts, fit_space(vectors)), combiners, oof)
 

@@ -121,6 +121,36 @@ def test_no_paper_is_scored_by_a_model_that_learned_its_label(settings, tmp_path
         assert not {p.id for p in group} & trained_on
 
 
+def test_train_papers_are_learned_from_in_every_fold_and_never_measured(settings, tmp_path):
+    from digest.catalog.evaluation import models_for
+    from digest.catalog.learning import set_examples
+    from tests.digest.catalog.labelled import SPEECH
+    from tests.digest.catalog.labelled import write_set as write_speech_set
+
+    path = write_speech_set(tmp_path / "speech.jsonl", heldout=True)
+    extra = [
+        row("2602.00001", "Speech recognition for children", "Spoken audio of kids.", [SPEECH], "train"),
+        row("2602.00002", "Crop yield from satellites", "Fields imaged from orbit.", [], "train"),
+    ]
+    with path.open("a", encoding="utf-8") as file:
+        file.write("".join(json.dumps(r) + "\n" for r in extra))
+    settings.MATCHING_LABELLED_SET = path
+    speech = TopicFactory(slug=SPEECH, terms=["speech recognition"], weak_terms=["speech", "voice"])
+    examples = set_examples([speech])
+    keys = {e.key for e in examples}
+    assert {"2602.00001", "2602.00002"} <= keys  # learned from
+
+    tune = load_set(path, split="tune")
+    plan = models_for(tune, examples, [speech])
+    assert sorted(p.id for group, _ in plan for p in group) == sorted(p.id for p in tune)  # never measured
+    for _, fold_model in plan:
+        assert fold_model is not None
+        assert {"2602.00001", "2602.00002"} <= set(fold_model.oof[SPEECH])  # in every fold's training
+    out = io.StringIO()
+    call_command("evaluate_matching", stdout=out, stderr=io.StringIO())
+    assert "5 papers (heldout)" in out.getvalue()
+
+
 def test_the_command_measures_the_tune_part_by_cross_fitting(settings, tmp_path):
     from tests.digest.catalog.labelled import SPEECH
     from tests.digest.catalog.labelled import write_set as write_speech_set
