@@ -48,7 +48,19 @@ def ingest_arxiv_announcement(day: str | None = None) -> dict[str, Any]:
     return report.as_dict()
 
 
-@shared_task(name="digest.tasks.rematch_topic", acks_late=True)
+# Training the matcher on the ~19,000 labelled papers takes about 130-150 s on two cores, more on
+# a busy worker: the tasks that may train get 20 minutes, not the default 5 (still well inside
+# the broker's visibility timeout, so a long training is never handed out twice).
+LEARNING_SOFT_TIME_LIMIT = 1200
+LEARNING_TIME_LIMIT = 1260
+
+
+@shared_task(
+    name="digest.tasks.rematch_topic",
+    acks_late=True,
+    soft_time_limit=LEARNING_SOFT_TIME_LIMIT,
+    time_limit=LEARNING_TIME_LIMIT,
+)
 def rematch_topic(topic_id: int) -> int:
     """Re-match all papers against one topic's current rules (after an edit); returns rows changed.
 
@@ -71,7 +83,12 @@ def rematch_topic(topic_id: int) -> int:
         return 0
 
 
-@shared_task(name="digest.tasks.learn_from_decisions", acks_late=True)
+@shared_task(
+    name="digest.tasks.learn_from_decisions",
+    acks_late=True,
+    soft_time_limit=LEARNING_SOFT_TIME_LIMIT,
+    time_limit=LEARNING_TIME_LIMIT,
+)
 def learn_from_decisions() -> dict[str, object]:
     """Retrain the matching model on the editors' decisions and, if it changed, re-match every
     paper. Idempotent: with nothing new to learn it does nothing (so a burst of decisions

@@ -294,3 +294,12 @@ def test_matching_stores_each_papers_vector_and_like_papers_lie_close(speech_set
     stored = type(asr).objects.get(pk=asr.pk).vector
     rematch_papers()  # nothing changed: the vector is not written again
     assert bytes(type(asr).objects.get(pk=asr.pk).vector or b"") == bytes(stored or b"")
+
+
+def test_the_tasks_that_train_outlast_a_training_and_are_never_handed_out_twice(settings):
+    from digest.tasks import learn_from_decisions
+
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    for task in (rematch_topic_task, learn_from_decisions):
+        assert task.soft_time_limit >= 600 > settings.CELERY_TASK_SOFT_TIME_LIMIT  # training ~150 s here
+        assert task.soft_time_limit < task.time_limit < visibility
