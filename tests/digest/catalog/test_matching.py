@@ -301,5 +301,8 @@ def test_the_tasks_that_train_outlast_a_training_and_are_never_handed_out_twice(
 
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     for task in (rematch_topic_task, learn_from_decisions):
-        assert task.soft_time_limit >= 600 > settings.CELERY_TASK_SOFT_TIME_LIMIT  # training ~150 s here
-        assert task.soft_time_limit < task.time_limit < visibility
+        soft, hard = task.soft_time_limit, task.time_limit
+        assert soft is not None
+        assert hard is not None
+        assert soft >= 600 > settings.CELERY_TASK_SOFT_TIME_LIMIT  # training takes ~150 s here
+        assert soft < hard < visibility
