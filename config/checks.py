@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import ImproperlyConfigured
 
+from digest.catalog.limits import LEARNING_TIME_LIMIT
 from subscriptions.clientip import parse_networks
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -173,6 +174,16 @@ def timing_problems() -> list[tuple[str, str, str]]:
                 f"CELERY_TASK_TIME_LIMIT ({hard} s): "
                 "the broker could hand a running send task to a second worker.",
                 "Raise CELERY_VISIBILITY_TIMEOUT or lower CELERY_TASK_TIME_LIMIT.",
+            )
+        )
+    elif visibility is not None and visibility <= LEARNING_TIME_LIMIT:
+        problems.append(
+            (
+                "paperboy.E109",
+                f"CELERY_VISIBILITY_TIMEOUT ({visibility} s) does not exceed the matcher's training "
+                f"tasks' time limit ({LEARNING_TIME_LIMIT} s): "
+                "the broker could hand a running training to a second worker.",
+                f"Raise CELERY_VISIBILITY_TIMEOUT above {LEARNING_TIME_LIMIT}.",
             )
         )
     soft = settings.CELERY_TASK_SOFT_TIME_LIMIT

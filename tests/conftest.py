@@ -49,8 +49,8 @@ def _evaluation_set_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _matcher_learns_from_the_tune_part(settings, _evaluation_set_only: Path) -> None:
     """Tests that train the matcher (load_seeds, an editor's decision, a topic edit) learn from
-    the 2,729 `tune` papers, a few seconds a model; the 16,670 `train` papers (about two
-    minutes a model here) are for the shipped matcher, measured by evaluate_matching."""
+    the 2,729 `tune` papers (15-60 s a model here); the `train` papers (two to three minutes
+    a model) are for the shipped matcher, measured by evaluate_matching."""
     settings.MATCHING_LABELLED_SET = _evaluation_set_only
 
 

@@ -43,7 +43,7 @@ class LabelledPaper:
 
 
 def load_set(path: Path, *, split: str | None = None) -> list[LabelledPaper]:
-    """The labelled papers of `path`, of one split (`tune`, `heldout`, `all`) or all of them."""
+    """The labelled papers of `path`, of one split (`tune`, `heldout`, `train`, `all`) or all."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:

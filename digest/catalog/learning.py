@@ -1,7 +1,7 @@
 """The learned matching model in use: what it learns from, when it is trained, where it lives.
 
-It learns from the evaluation set's `tune` part (seeds/eval/papers.jsonl, labelled for the
-seed topics) and from every editor's decision (a PaperTopic row with `manual=True`: confirmed
+It learns from the labelled set's `tune` and `train` parts (seeds/eval/papers.jsonl, labelled
+for the seed topics) and from every editor's decision (a PaperTopic row with `manual=True`: confirmed
 when not excluded, rejected when excluded); an editor's decision on a paper overrides the
 set's label for that topic. The trained model is stored in the database (MatchingModel,
 newest row in use) under a fingerprint of everything it was trained on, so `ensure_trained`
@@ -30,7 +30,7 @@ from subscriptions.models import Topic
 logger = logging.getLogger(__name__)
 
 # Bump when training changes in a way the fingerprint cannot see (features, hyperparameters).
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: logistic C 16, the latent space fitted on a sample
 KEEP_MODELS = 3
 _PAPER_FIELDS = ("id", "paper_id", "title", "abstract", "ai_summary", "ai_keywords", "categories")
 

@@ -2,7 +2,7 @@
 
 Words and word pairs (1-2-grams, sublinear term frequency, the title counted twice) are
 weighted by TF-IDF; each topic has a logistic regression trained on labelled papers (the
-evaluation set's `tune` part and the editors' decisions). Its output is a log-odds that the
+labelled set's `tune` and `train` parts and the editors' decisions). Its output is a log-odds that the
 paper belongs to the topic; `digest.catalog.matcher` combines it with the rules' evidence.
 
 A model is plain arrays (vocabulary, idf, one weight vector per topic), stored with numpy's

@@ -1,8 +1,9 @@
 """Training the learned part of matching from labelled papers.
 
-Examples come from two places: the evaluation set's `tune` part (real papers labelled for the
-seed topics; the `heldout` part is never learned from) and the editors' decisions (a confirmed
-match is a positive for that topic, a rejected one a negative; see `decision_examples`).
+Examples come from two places: the labelled set's `tune` and `train` parts (real papers
+labelled for the seed topics; the `heldout` part is never learned from) and the editors'
+decisions (a confirmed match is a positive for that topic, a rejected one a negative; see
+`decision_examples`).
 
 For every topic with enough of both kinds of example:
 
@@ -44,6 +45,7 @@ FOLDS = 5
 COMBINER_C = 1.0
 BETA = 0.7
 SEED = 20261202
+MAX_THREADS = 4
 
 
 # One topic's fit: its example rows, their labels, weights, intercept and out-of-fold log-odds.
@@ -103,16 +105,31 @@ def train(examples: Sequence[Example], topics: Sequence[RuleSource]) -> LearnedM
 
     # liblinear releases the GIL: topics are fitted side by side, one per core, while this
     # thread reads the rules' evidence.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(learnable), os.cpu_count() or 1))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(len(learnable), _threads()))
+    try:
         pending = [pool.submit(fit, topic) for topic in learnable]
         evidence = [rule_features(topic) for topic in learnable]
         fitted = [future.result() for future in pending]
+    except BaseException:  # a soft time limit: stop, without waiting for the topics queued
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     for topic, (rows, labels, w, b, held_out), features in zip(learnable, fitted, evidence, strict=True):
         slug = _slug(topic)
         weights[slug], intercepts[slug] = w, b
         oof[slug] = {examples[n].key: float(v) for n, v in zip(rows, held_out, strict=True)}
         combiners[slug] = fit_combiner(held_out, features, labels)
     return LearnedModel(TextModel(vectorizer, weights, intercepts, fit_space(vectors)), combiners, oof)
+
+
+def _threads() -> int:
+    """Threads for fitting topics: the CPUs this process may run on (a container's, not the
+    host's), at most MAX_THREADS (each holds a copy of its topic's rows)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    return max(1, min(usable, MAX_THREADS))
 
 
 def _enough(examples: Sequence[Example], slug: str) -> bool:

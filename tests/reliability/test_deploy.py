@@ -157,6 +157,11 @@ def test_admin_needs_a_login_in_production(production_env):
             "could hand a running send task to a second worker",
         ),
         (
+            {"CELERY_VISIBILITY_TIMEOUT": "900", "CELERY_TASK_TIME_LIMIT": "360"},
+            "paperboy.E109",
+            "could hand a running training to a second worker",
+        ),
+        (
             {"CELERY_TASK_SOFT_TIME_LIMIT": "400", "CELERY_TASK_TIME_LIMIT": "360"},
             "paperboy.E110",
             "is not below CELERY_TASK_TIME_LIMIT",
@@ -173,6 +178,7 @@ def test_admin_needs_a_login_in_production(production_env):
         "batch-smtp",
         "lease-too-short",
         "visibility-too-short",
+        "visibility-below-training",
         "soft-above-hard",
     ],
 )

@@ -23,6 +23,7 @@ def test_the_set_has_enough_real_papers_every_topic_and_both_splits():
     assert len({p.id for p in every}) == len(every)
     assert all(p.title and p.abstract for p in every)
     assert {p.split for p in every} == {"tune", "heldout", "train"}
+    assert {slug for p in every for slug in p.topics} <= SLUGS  # no stray slug, in `train` either
     papers = [p for p in every if p.split != "train"]  # the evaluation set proper
     assert len(papers) >= 400
     labelled = {slug for p in papers for slug in p.topics}

@@ -306,3 +306,22 @@ def test_the_tasks_that_train_outlast_a_training_and_are_never_handed_out_twice(
         assert hard is not None
         assert soft >= 600 > settings.CELERY_TASK_SOFT_TIME_LIMIT  # training takes ~150 s here
         assert soft < hard < visibility
+
+
+def test_a_rules_preview_refits_on_tune_papers_decisions_and_a_fixed_sample_of_train(monkeypatch):
+    from digest.catalog import matching
+    from digest.catalog.labelled import LabelledPaper
+    from digest.catalog.training import Example
+
+    def example(key: str, split: str | None) -> Example:
+        paper = LabelledPaper(key, "t", "a", (), frozenset(), split) if split else PaperFactory.build()
+        return Example(key, paper, {SPEECH: False})
+
+    monkeypatch.setattr(matching, "PREVIEW_TRAIN_EXAMPLES", 3)
+    examples = [example(f"tr{n}", "train") for n in range(10)]
+    examples += [example("tu1", "tune"), example("tu2", "tune"), example("decided", None)]
+    chosen = matching.preview_examples(examples)
+    assert {"tu1", "tu2", "decided"} <= {e.key for e in chosen}
+    assert sum(1 for e in chosen if e.key.startswith("tr")) == 3
+    again = matching.preview_examples(list(reversed(examples)))
+    assert sorted(e.key for e in again) == sorted(e.key for e in chosen)  # the same sample, any order
