@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from digest.catalog.limits import LEARNING_TIME_LIMIT
@@ -176,16 +176,7 @@ def timing_problems() -> list[tuple[str, str, str]]:
                 "Raise CELERY_VISIBILITY_TIMEOUT or lower CELERY_TASK_TIME_LIMIT.",
             )
         )
-    elif visibility is not None and visibility <= LEARNING_TIME_LIMIT:
-        problems.append(
-            (
-                "paperboy.E109",
-                f"CELERY_VISIBILITY_TIMEOUT ({visibility} s) does not exceed the matcher's training "
-                f"tasks' time limit ({LEARNING_TIME_LIMIT} s): "
-                "the broker could hand a running training to a second worker.",
-                f"Raise CELERY_VISIBILITY_TIMEOUT above {LEARNING_TIME_LIMIT}.",
-            )
-        )
+
     soft = settings.CELERY_TASK_SOFT_TIME_LIMIT
     if soft is not None and soft >= hard:
         problems.append(
@@ -197,6 +188,24 @@ def timing_problems() -> list[tuple[str, str, str]]:
             )
         )
     return problems
+
+
+@register()
+def training_timings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A warning when the broker could hand a running training of the matcher to a second
+    worker (wasted minutes and memory; the model stays right: training is idempotent)."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+    if visibility is None or visibility > LEARNING_TIME_LIMIT:
+        return []
+    return [
+        Warning(
+            f"CELERY_VISIBILITY_TIMEOUT ({visibility} s) does not exceed the matcher's training "
+            f"tasks' time limit ({LEARNING_TIME_LIMIT} s): the broker could hand a long training "
+            "to a second worker.",
+            hint=f"Raise CELERY_VISIBILITY_TIMEOUT above {LEARNING_TIME_LIMIT}.",
+            id="paperboy.W111",
+        )
+    ]
 
 
 @register()

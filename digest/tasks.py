@@ -52,7 +52,7 @@ def ingest_arxiv_announcement(day: str | None = None) -> dict[str, Any]:
 
 # Training the matcher on the ~19,000 labelled papers takes about 130-150 s on two cores, more on
 # a busy worker: the tasks that may train get 20 minutes, not the default 5 (the broker's
-# visibility timeout must exceed it: system check paperboy.E109).
+# visibility timeout should exceed it: system check paperboy.W111).
 
 
 @shared_task(
