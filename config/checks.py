@@ -176,7 +176,6 @@ def timing_problems() -> list[tuple[str, str, str]]:
                 "Raise CELERY_VISIBILITY_TIMEOUT or lower CELERY_TASK_TIME_LIMIT.",
             )
         )
-
     soft = settings.CELERY_TASK_SOFT_TIME_LIMIT
     if soft is not None and soft >= hard:
         problems.append(

@@ -91,17 +91,20 @@ def train(examples: Sequence[Example], topics: Sequence[RuleSource]) -> LearnedM
     combiners: dict[str, Combiner] = {}
     oof: dict[str, dict[str, float]] = {}
 
+    # Each topic's labelled example rows (an editor's decision may label one topic only).
+    topic_rows = {_slug(t): [n for n, e in enumerate(examples) if _slug(t) in e.labels] for t in learnable}
+
     def fit(topic: RuleSource) -> _Fitted:
         slug = _slug(topic)
-        rows = [n for n, e in enumerate(examples) if slug in e.labels]
+        rows = topic_rows[slug]
         labels = np.array([examples[n].labels[slug] for n in rows], dtype=bool)
         matrix = vectors[rows]
         w, b = fit_topic(matrix, labels)
         return rows, labels, w, b, _out_of_fold(matrix, labels)
 
     def rule_features(topic: RuleSource) -> list[list[float]]:
-        slug, rules = _slug(topic), compile_rules(topic)
-        return [find_evidence(texts[n], rules).features() for n, e in enumerate(examples) if slug in e.labels]
+        rules = compile_rules(topic)
+        return [find_evidence(texts[n], rules).features() for n in topic_rows[_slug(topic)]]
 
     # liblinear releases the GIL: topics are fitted side by side, one per core, while this
     # thread reads the rules' evidence.
