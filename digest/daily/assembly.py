@@ -11,11 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from django.urls import reverse
 
-from digest.daily.rendering import CardRenderer, merge_values, merged_shell, render_digest
+from digest.daily.rendering import (
+    CardRenderer,
+    PaperCard,
+    cards_body,
+    merge_values,
+    merged_shell,
+    render_digest,
+)
 from digest.models import Edition, Paper
 from subscriptions.links import absolute
 
@@ -70,6 +78,32 @@ class _Shelf:
 _shelf = _Shelf()
 
 
+class Listed(Protocol):
+    """What putting a personal edition together reads: an Edition, or a sender's EditionRow."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def personal(self) -> bool: ...
+    @property
+    def digest_date(self) -> dt.date: ...
+    @property
+    def frequency(self) -> str: ...
+    @property
+    def paper_ids(self) -> Any: ...
+    @property
+    def reasons(self) -> Any: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def preheader(self) -> str: ...
+
+
+E = TypeVar("E", bound=Listed)
+
+
 def assemble(editions: Iterable[Edition]) -> None:
     """Fill in the HTML and text of personal editions (in memory; nothing is written)."""
     personal = [e for e in editions if e.personal and not e.html]
@@ -81,7 +115,7 @@ def assemble(editions: Iterable[Edition]) -> None:
                 _fill(edition, shelf)
 
 
-def _by_day(personal: list[Edition]) -> Iterator[tuple[dt.date, _Shelf, list[Edition]]]:
+def _by_day(personal: list[E]) -> Iterator[tuple[dt.date, _Shelf, list[E]]]:
     """Per digest day (the caller holds the shelf lock): that day's shelf with these
     editions' papers loaded, and the editions."""
     for day in sorted({e.digest_date for e in personal}):
@@ -123,7 +157,7 @@ def edition_url(slug: str) -> str:
     return edition_urls()(slug)
 
 
-def load_papers(editions: Iterable[Edition]) -> None:
+def load_papers(editions: Iterable[Listed]) -> None:
     """Load the papers these personal editions show (one query per day for those this process
     has not loaded yet), so `merged` can then be called batch by batch without a query."""
     personal = [e for e in editions if e.personal]
@@ -132,12 +166,34 @@ def load_papers(editions: Iterable[Edition]) -> None:
             pass
 
 
-def merged(editions: Iterable[Edition]) -> dict[int, tuple[tuple[str, str], dict[str, str]]]:
+@dataclass(frozen=True)
+class PersonalCards:
+    """A personal edition's cards, joined for each reader with that reader's feedback token in
+    their links (one join, no replace pass over the joined cards)."""
+
+    renderer: CardRenderer
+    cards: tuple[PaperCard, ...]
+    frequency: str
+
+    def merge_data(self, feedback_token: str) -> dict[str, str]:
+        """The reader's "cards_html" and "cards" merge values."""
+        with _shelf.lock:  # a card seen first here is rendered into the shared renderer
+            html, text = cards_body(
+                self.renderer, self.cards, frequency=self.frequency, feedback_token=feedback_token
+            )
+        return {"cards_html": html, "cards": text}
+
+
+Merged = tuple[tuple[str, str], dict[str, str], PersonalCards]
+
+
+def merged(editions: Iterable[Listed]) -> dict[int, Merged]:
     """For each personal edition (by id): the batch shell (HTML, text) it shares with every
-    personal edition of its day and frequency, and its own merge data (digest.daily.rendering
-    merged_shell / merge_values)."""
+    personal edition of its day and frequency, its own merge data (digest.daily.rendering
+    merged_shell / merge_values), and its cards, which each reader gets with their own
+    feedback token."""
     personal = [e for e in editions if e.personal]
-    result: dict[int, tuple[tuple[str, str], dict[str, str]]] = {}
+    result: dict[int, Merged] = {}
     if not personal:
         return result
     web_url = edition_urls()
@@ -149,11 +205,12 @@ def merged(editions: Iterable[Edition]) -> dict[int, tuple[tuple[str, str], dict
                 if shell is None:
                     shell = merged_shell(shelf.renderer, digest_date=day, frequency=edition.frequency)
                     shells[edition.frequency] = shell
-                result[edition.pk] = (shell, _values(edition, shelf, web_url(edition.slug)))
+                values, cards = _values(edition, shelf, web_url(edition.slug))
+                result[edition.pk] = (shell, values, cards)
     return result
 
 
-def _values(edition: Edition, shelf: _Shelf, web_url: str) -> dict[str, str]:
+def _values(edition: Listed, shelf: _Shelf, web_url: str) -> tuple[dict[str, str], PersonalCards]:
     stored = edition.reasons or {}
     per_paper: Mapping[str, Any] = stored.get("papers") or {}
     cards = []
@@ -164,12 +221,11 @@ def _values(edition: Edition, shelf: _Shelf, web_url: str) -> dict[str, str]:
             cards.append(
                 shelf.renderer.card(paper, parts.get("chips", []), edition.digest_date, parts.get("why", []))
             )
-    return merge_values(
+    values = merge_values(
         cards=cards,
         subject=edition.subject,
         preheader=edition.preheader,
         topic_names=list(stored.get("topics") or []),
         web_url=web_url,
-        renderer=shelf.renderer,
-        frequency=edition.frequency,
     )
+    return values, PersonalCards(shelf.renderer, tuple(cards), edition.frequency)

@@ -49,6 +49,7 @@ TEMPLATE = "digest/email/digest"
 CARD_TEMPLATE = "digest/email/_card"
 STYLESHEET = "digest/email/digest.css"
 _RANK = "%%PAPERBOY_RANK%%"
+_TOKEN = PLACEHOLDERS["feedback_token"]
 _SHELL_MARK = re.compile(r"%%PAPERBOY_SHELL_(\w+)%%")
 
 
@@ -275,8 +276,9 @@ class CardRenderer:
         self.html_into(out, card, rank)
         return "".join(out)
 
-    def html_into(self, out: list[str], card: PaperCard, rank: int) -> None:
-        """Append the pieces of `html(card, rank)` to `out` (a body of cards is one join)."""
+    def html_into(self, out: list[str], card: PaperCard, rank: int, feedback_token: str = _TOKEN) -> None:
+        """Append the pieces of `html(card, rank)` to `out` (a body of cards is one join), a
+        reader's feedback token in its links if given (else the placeholder stays)."""
         key = (card.paper_pk, card.pinned)
         segments = self._html.get(key)
         if segments is None:
@@ -284,7 +286,7 @@ class CardRenderer:
             raw = render_to_string(f"{CARD_TEMPLATE}.html", context)
             segments = self._html[key] = _segments(css_inline.inline_fragment(raw, _stylesheet()))
         chips, why = self._slot_html(card.chips, ()), self._slot_html((), card.why)
-        _fill(out, segments, {_RANK: str(rank), _CHIPS: chips, _WHY: why})
+        _fill(out, segments, {_RANK: str(rank), _CHIPS: chips, _WHY: why, _TOKEN: feedback_token})
 
     def _slot_html(self, chips: tuple[str, ...], why: tuple[str, ...]) -> str:
         """The HTML of a card's chips (or its "why" line), made once per distinct value."""
@@ -342,8 +344,8 @@ class CardRenderer:
         self.text_into(out, card, rank)
         return "".join(out)
 
-    def text_into(self, out: list[str], card: PaperCard, rank: int) -> None:
-        """Append the pieces of `text(card, rank)` to `out`."""
+    def text_into(self, out: list[str], card: PaperCard, rank: int, feedback_token: str = _TOKEN) -> None:
+        """Append the pieces of `text(card, rank)` to `out` (the token as in `html_into`)."""
         key = (card.paper_pk, card.pinned)
         segments = self._text.get(key)
         if segments is None:
@@ -353,11 +355,14 @@ class CardRenderer:
             _RANK: str(rank),
             _CHIPS: f"   Topics: {', '.join(card.chips)}\n" if card.chips else "",
             _WHY: f"   Why: {'; '.join(card.why)}\n" if card.why else "",
+            _TOKEN: feedback_token,
         }
         _fill(out, segments, values)
 
 
-_SLOTS = re.compile(f"({re.escape(_RANK)}|{re.escape(_CHIPS)}|{re.escape(_WHY)})")
+# The feedback token's placeholder is a slot too, so a personal batch puts each reader's token
+# in while it joins their cards instead of a replace pass over the joined cards.
+_SLOTS = re.compile(f"({re.escape(_RANK)}|{re.escape(_CHIPS)}|{re.escape(_WHY)}|{re.escape(_TOKEN)})")
 
 
 def _segments(rendered: str) -> tuple[str, ...]:
@@ -511,10 +516,9 @@ def merge_values(
     preheader: str,
     topic_names: Sequence[str],
     web_url: str,
-    renderer: CardRenderer,
-    frequency: str = "daily",
 ) -> dict[str, str]:
-    """One personal edition's merge data for `merged_shell`."""
+    """One personal edition's merge data for `merged_shell` but its cards ("cards_html" and
+    "cards", which hold a reader's own feedback token: `cards_body` per reader)."""
     values = {
         "subject": subject,
         "preheader": preheader,
@@ -522,9 +526,7 @@ def merge_values(
         "topics": ", ".join(topic_names),
         "web_url": web_url,
     }
-    merged = {**values, **{f"{name}_html": str(escape(value)) for name, value in values.items()}}
-    merged["cards_html"], merged["cards"] = cards_body(renderer, cards, frequency=frequency)
-    return merged
+    return {**values, **{f"{name}_html": str(escape(value)) for name, value in values.items()}}
 
 
 OTHER_GROUP = "Also for you"
@@ -541,23 +543,25 @@ def weekly_groups(cards: Sequence[PaperCard]) -> list[tuple[str, list[tuple[int,
     return [*ordered, (OTHER_GROUP, other)] if other else ordered
 
 
-def cards_body(renderer: CardRenderer, cards: Sequence[PaperCard], *, frequency: str) -> tuple[str, str]:
+def cards_body(
+    renderer: CardRenderer, cards: Sequence[PaperCard], *, frequency: str, feedback_token: str = _TOKEN
+) -> tuple[str, str]:
     """(HTML, text) of the cards: a flat ranked list; a week's grouped by topic, a heading
-    each (when there is more than one group)."""
+    each (when there is more than one group). A reader's feedback token goes in if given."""
     groups = weekly_groups(cards) if frequency == "weekly" else []
     html: list[str] = []
     text: list[str] = []
     if len(groups) < 2:
         for rank, card in enumerate(cards, 1):
-            renderer.html_into(html, card, rank)
-            renderer.text_into(text, card, rank)
+            renderer.html_into(html, card, rank, feedback_token)
+            renderer.text_into(text, card, rank, feedback_token)
         return "".join(html), "".join(text)
     for name, members in groups:
         html.append(renderer.group_heading(name))
         text.append(f"\n== {name} ==\n")
         for rank, card in members:
-            renderer.html_into(html, card, rank)
-            renderer.text_into(text, card, rank)
+            renderer.html_into(html, card, rank, feedback_token)
+            renderer.text_into(text, card, rank, feedback_token)
     return "".join(html), "".join(text)
 
 

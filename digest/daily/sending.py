@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 from typing import Protocol
@@ -36,10 +36,11 @@ from django.utils import timezone
 
 from config.logcontext import log_context
 from digest.daily import breaker, storage
-from digest.daily.assembly import assemble, load_papers, merged
+from digest.daily.assembly import Merged, assemble, load_papers, merged
 from digest.daily.collection import rare_collections
+from digest.daily.edition_rows import EditionRow, edition_rows
 from digest.daily.healing import HealReport, settle_claim
-from digest.daily.rendering import PLACEHOLDERS, RenderedDigest, merge_fields, personalize
+from digest.daily.rendering import RenderedDigest, merge_fields, personalize
 from digest.daily.send_errors import SendVerdict, TransientSendError, send_verdict
 from digest.models import Delivery, Edition
 from subscriptions.links import LinkMaker
@@ -60,7 +61,7 @@ _EDITION_FIELDS = (
     "digest_date",
     "frequency",
     "slug",
-)
+)  # per-message sending: personal editions are filled in on the model (assembly.assemble)
 _REJECTED = {"rejected", "invalid"}
 
 
@@ -358,7 +359,7 @@ def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition], to
     return chunk.result
 
 
-def send_batch(deliveries: Sequence[Claimed], editions: dict[int, Edition], token: str) -> ChunkResult:
+def send_batch(deliveries: Sequence[Claimed], editions: Mapping[int, EditionRow], token: str) -> ChunkResult:
     """One ESP call per shared edition in the chunk, and one per PERSONAL_BATCH readers of
     personal editions (their cards in the merge data), with per-recipient merge_data / headers /
     metadata. Rejections are written at once; accepted recipients in one write at the end."""
@@ -412,15 +413,15 @@ class _BreakerOpen(Exception):
 
 def _batch_message(
     group: Sequence[Claimed],
-    editions: dict[int, Edition],
-    personal: dict[int, tuple[tuple[str, str], dict[str, str]]],
+    editions: Mapping[int, EditionRow],
+    personal: dict[int, Merged],
     links: LinkMaker,
 ) -> AnymailMessage:
     """The ESP call for readers of one shared edition, or of personal editions of one day."""
     first = editions[group[0].edition_id]
     field = settings.DIGEST_MERGE_FIELD
     if first.personal:
-        (html, text), _ = personal[first.pk]
+        (html, text), _, _ = personal[first.pk]
         subject = field.replace("NAME", "subject")
     else:
         html, text, subject = merge_fields(first.html), merge_fields(first.text), first.subject
@@ -437,10 +438,9 @@ def _batch_message(
         prefs, unsub, feedback = reader_links(links, d.subscriber.token_key)
         data = {"preferences_url": prefs, "unsubscribe_url": unsub, "feedback_token": feedback}
         if first.personal:  # an ESP fills no merge field inside merge data: the token goes in here
-            own = personal[d.edition_id][1]
+            _, own, cards = personal[d.edition_id]
             data.update(own)
-            data["cards_html"] = own["cards_html"].replace(PLACEHOLDERS["feedback_token"], feedback)
-            data["cards"] = own["cards"].replace(PLACEHOLDERS["feedback_token"], feedback)
+            data.update(cards.merge_data(feedback))
         message.merge_data[d.subscriber.email] = data
         list_id = list_id_for(editions[d.edition_id].frequency)
         message.merge_headers[d.subscriber.email] = unsubscribe_headers(unsub, list_id=list_id)
@@ -511,8 +511,9 @@ def send_chunk(delivery_ids: Sequence[int], token: str | None = None, *, again: 
 
 def send_claim(deliveries: Sequence[Claimed], token: str) -> ChunkResult:
     """Send rows already claimed under `token` (DIGEST_SEND_MODE decides how)."""
-    editions = Edition.objects.only(*_EDITION_FIELDS).in_bulk({d.edition_id for d in deliveries})
+    wanted = {d.edition_id for d in deliveries}
     if settings.DIGEST_SEND_MODE == "batch":
-        return send_batch(deliveries, editions, token)
+        return send_batch(deliveries, edition_rows(wanted), token)
+    editions = Edition.objects.only(*_EDITION_FIELDS).in_bulk(wanted)
     assemble(editions.values())  # personal editions: their cards put together here
     return send_claimed(deliveries, editions, token)
