@@ -12,10 +12,11 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from django.urls import reverse
 
+from digest.daily.edition_rows import EditionRow
 from digest.daily.rendering import (
     CardRenderer,
     PaperCard,
@@ -78,29 +79,8 @@ class _Shelf:
 _shelf = _Shelf()
 
 
-class Listed(Protocol):
-    """What putting a personal edition together reads: an Edition, or a sender's EditionRow."""
-
-    @property
-    def pk(self) -> int: ...
-    @property
-    def personal(self) -> bool: ...
-    @property
-    def digest_date(self) -> dt.date: ...
-    @property
-    def frequency(self) -> str: ...
-    @property
-    def paper_ids(self) -> Any: ...
-    @property
-    def reasons(self) -> Any: ...
-    @property
-    def slug(self) -> str: ...
-    @property
-    def subject(self) -> str: ...
-    @property
-    def preheader(self) -> str: ...
-
-
+# What putting a personal edition together reads: an Edition, or a batch sender's plain row.
+Listed = Edition | EditionRow
 E = TypeVar("E", bound=Listed)
 
 

@@ -38,6 +38,7 @@ from config.logcontext import log_context
 from digest.daily import breaker, storage
 from digest.daily.assembly import Merged, assemble, load_papers, merged
 from digest.daily.collection import rare_collections
+from digest.daily.edition_rows import FIELDS as EDITION_FIELDS
 from digest.daily.edition_rows import EditionRow, edition_rows
 from digest.daily.healing import HealReport, settle_claim
 from digest.daily.rendering import RenderedDigest, merge_fields, personalize
@@ -49,19 +50,6 @@ from subscriptions.messages import build_message, unsubscribe_headers
 logger = logging.getLogger(__name__)
 
 DIGEST_TAG = "digest"
-_EDITION_FIELDS = (
-    "pk",
-    "subject",
-    "preheader",
-    "html",
-    "text",
-    "personal",
-    "reasons",
-    "paper_ids",
-    "digest_date",
-    "frequency",
-    "slug",
-)  # per-message sending: personal editions are filled in on the model (assembly.assemble)
 _REJECTED = {"rejected", "invalid"}
 
 
@@ -514,6 +502,6 @@ def send_claim(deliveries: Sequence[Claimed], token: str) -> ChunkResult:
     wanted = {d.edition_id for d in deliveries}
     if settings.DIGEST_SEND_MODE == "batch":
         return send_batch(deliveries, edition_rows(wanted), token)
-    editions = Edition.objects.only(*_EDITION_FIELDS).in_bulk(wanted)
+    editions = Edition.objects.only(*EDITION_FIELDS).in_bulk(wanted)
     assemble(editions.values())  # personal editions: their cards put together here
     return send_claimed(deliveries, editions, token)
