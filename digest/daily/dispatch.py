@@ -23,7 +23,7 @@ from django.utils import timezone
 from digest.daily import storage
 from digest.daily.collection import rare_collections
 from digest.daily.due import due_chunks, due_readers
-from digest.daily.editions import Plan, Planner
+from digest.daily.editions import Editions, Plan, Planner
 from digest.daily.healing import heal
 from digest.daily.storage import NewDelivery
 from digest.models import SendingSettings
@@ -46,9 +46,11 @@ class DispatchReport:
         return asdict(self)
 
 
-def _create_deliveries(plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> list[int]:
-    """Insert the chunk's rows (the unique constraint drops duplicates); ids of the queued
-    rows this call inserted (a concurrent run queues and sends its own)."""
+def _create_deliveries(plans: Sequence[Plan], prepared: Editions) -> list[int]:
+    """Store the chunk's personal editions, then insert its rows (the unique constraint drops
+    duplicates); ids of the queued rows this call inserted (a concurrent run queues and sends
+    its own)."""
+    editions = prepared.store()
     rows = [
         NewDelivery(
             p.reader.pk, p.reader.digest_date, editions[(p.reader.digest_date, p.key)] if p.key else None
@@ -88,8 +90,8 @@ def _close_connection() -> None:
 
 
 class _RowWriter:
-    """Writes each chunk's Delivery rows, then hands the queued ids to `enqueue` (always from
-    the calling thread, in chunk order).
+    """Writes each chunk's personal editions and Delivery rows, then hands the queued ids to
+    `enqueue` (always from the calling thread, in chunk order).
 
     Where storage.overlapped_writes() allows it (PostgreSQL in autocommit), the inserts run
     on a second connection in one helper thread, so the database writes chunk N while this
@@ -105,7 +107,7 @@ class _RowWriter:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="dispatch-writer") if threaded else None
         self._pending: deque[Future[list[int]]] = deque()
 
-    def write(self, plans: Sequence[Plan], editions: dict[tuple[dt.date, str], int]) -> None:
+    def write(self, plans: Sequence[Plan], editions: Editions) -> None:
         if self._pool is None:
             self._hand_out(_create_deliveries(plans, editions))
             return
@@ -190,7 +192,7 @@ def _dispatch(
             seen_editions.update(hash(pair) for pair, personal in keyed if not personal)
             personal_editions += len({pair for pair, personal in keyed if personal})
             if writer:
-                writer.write(plans, planner.editions_for(plans))
+                writer.write(plans, planner.prepare(plans))
             if on_chunk:
                 on_chunk(len(plans))
     except BaseException:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
+from django.db import connection
 from django.db.models import Case, DateField, Exists, OuterRef, Q, QuerySet, Value, When
 
 from digest.daily import storage
@@ -100,12 +102,31 @@ def due_readers(
     )
 
 
+def _close_connection() -> None:
+    connection.close()  # the calling thread's connection (Django keeps one per thread)
+
+
 def due_chunks(queryset: QuerySet[Subscriber], *, size: int) -> Iterator[list[DueReader]]:
     """Yield lists of DueReader ordered by topic set, then primary key, each reader with the
     editions of their no-repeat window (one keyset page a chunk: see digest.daily.storage).
     Readers of one topic set come together, so a chunk spans few editions and a batch send
     makes few ESP calls."""
-    after: tuple[str, int] | None = None
-    while rows := storage.due_page(queryset, after=after, size=size):
-        after = (rows[-1][1], rows[-1][0])
-        yield list(map(DueReader._make, rows))
+    if not storage.overlapped_writes():
+        after: tuple[str, int] | None = None
+        while rows := storage.due_page(queryset, after=after, size=size):
+            after = (rows[-1][1], rows[-1][0])
+            yield list(map(DueReader._make, rows))
+        return
+    # On PostgreSQL in autocommit the next page is read on a second connection while the
+    # caller plans this one (a page starts after the last reader of the one before, so what
+    # the caller writes meanwhile never changes it).
+    pool = ThreadPoolExecutor(1, thread_name_prefix="due-reader")
+    try:
+        page = pool.submit(storage.due_page, queryset, after=None, size=size)
+        while rows := page.result():
+            after = (rows[-1][1], rows[-1][0])
+            page = pool.submit(storage.due_page, queryset, after=after, size=size)
+            yield list(map(DueReader._make, rows))
+    finally:
+        pool.submit(_close_connection).result()  # in the reader thread: closes its own connection
+        pool.shutdown()

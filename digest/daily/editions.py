@@ -49,7 +49,7 @@ def personal_key(
     *, frequency: str, topic_key: str, paper_ids: Sequence[int], why: dict[int, list[str]]
 ) -> str:
     """Identity of a personal list: its papers and why each is there."""
-    reasons = json.dumps(sorted((pid, why.get(pid, [])) for pid in paper_ids), ensure_ascii=False)
+    reasons = json.dumps([(pid, why[pid]) for pid in sorted(paper_ids) if pid in why], ensure_ascii=False)
     raw = f"personal|{frequency}|{topic_key}|{','.join(map(str, paper_ids))}|{reasons}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -196,9 +196,15 @@ class Planner:
     def editions_for(self, plans: Sequence[Plan]) -> dict[tuple[dt.date, str], int]:
         """Edition ids for the plans' (date, key) pairs; renders and stores only the missing ones,
         RENDER_BATCH at a time so memory holds a bounded number of rendered editions."""
+        return self.prepare(plans).store()
+
+    def prepare(self, plans: Sequence[Plan]) -> Editions:
+        """The plans' editions: shared ones stored now (rendered once, reused by later chunks),
+        personal ones as rows still to store (`Editions.store`, which the daily run calls on
+        its writer thread, so the database takes them while the next chunk is planned)."""
         wanted = {(p.reader.digest_date, p.key): p for p in plans if p.key}
         if not wanted:
-            return {}
+            return Editions({}, [], [])
         new_days = {day for day, _ in wanted} - self._days_loaded
         if new_days:  # editions an earlier run stored for these days: one query per day, not per chunk
             self._edition_ids.update(_existing_on(new_days))
@@ -210,11 +216,9 @@ class Planner:
             self._edition_ids.update(storage.insert_editions(new))  # a concurrent run's row wins
         # A personal edition is one reader's: its id is not kept past the chunk (a run keeps
         # no per-reader state), so a rare list two readers share is looked up again.
-        own: dict[tuple[dt.date, str], int] = {}
+        known = {pair: self._edition_ids[pair] for pair in wanted if pair in self._edition_ids}
         listed = [self._listed(plan) for plan in missing if plan.why is not None]
-        for start in range(0, len(listed), LIST_BATCH):
-            own.update(storage.insert_editions(listed[start : start + LIST_BATCH]))
-        return {pair: own.get(pair) or self._edition_ids[pair] for pair in wanted}
+        return Editions(known, listed, list(wanted))
 
     def _listed(self, plan: Plan) -> Edition:
         """A personal edition: its list and reasons (the cards are put together when it is sent)."""
@@ -298,6 +302,21 @@ class Planner:
         edition.subject, edition.preheader = rendered.subject, rendered.preheader
         edition.html, edition.text = rendered.html, rendered.text
         return edition
+
+
+class Editions(NamedTuple):
+    """A chunk's editions: ids of those stored, and personal rows still to store."""
+
+    known: dict[tuple[dt.date, str], int]
+    personal: list[Edition]
+    wanted: list[tuple[dt.date, str]]
+
+    def store(self) -> dict[tuple[dt.date, str], int]:
+        """Store the personal rows (LIST_BATCH at a time); ids for every (date, key) wanted."""
+        own: dict[tuple[dt.date, str], int] = {}
+        for start in range(0, len(self.personal), LIST_BATCH):
+            own.update(storage.insert_editions(self.personal[start : start + LIST_BATCH]))
+        return {pair: own.get(pair) or self.known[pair] for pair in self.wanted}
 
 
 def _current_set_only(cache: dict[Any, Any], topic_key: str) -> None:

@@ -102,6 +102,7 @@ class DayIndex:
     # reader without feedback gets the first rows of their candidates in this order.
     rank: list[int] = field(default_factory=list, repr=False)
     pinned_count: int = 0
+    has_vector: list[bool] = field(default_factory=list, repr=False)  # a row's vector is not all zeros
     _phrases: dict[str, Indexes] = field(default_factory=dict, repr=False)
     _sets: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
     _ranked: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -143,6 +144,7 @@ class DayIndex:
             _authors=authors,
             rank=rank.tolist(),
             pinned_count=int(pinned.sum()),
+            has_vector=[bool(flag) for flag in np.any(matrix, axis=1).tolist()],
         )
 
     def rows(self, paper_ids: Iterable[int]) -> list[int]:
@@ -226,13 +228,22 @@ class Likeness:
         for pk in missing:
             self._extra.setdefault(pk, None)
 
-    def _vectors(self, paper_ids: Sequence[int]) -> list[NDArray[np.float32]]:
+    def _vectors(self, paper_ids: Sequence[int]) -> NDArray[np.float32] | list[NDArray[np.float32]]:
+        """The non-zero vectors of these papers, in their order (one array when all are in
+        the index: a single read)."""
+        index, extra = self.index, self._extra
+        rows = [index.row.get(pk) for pk in paper_ids]
+        if None not in rows:
+            kept = [row for row in rows if row is not None and index.has_vector[row]]
+            return index.vectors[kept]
         found = []
-        for pk in paper_ids:
-            row = self.index.row.get(pk)
-            vector = self.index.vectors[row] if row is not None else self._extra.get(pk)
-            if vector is not None and vector.any():
-                found.append(vector)
+        for pk, row in zip(paper_ids, rows, strict=True):
+            if row is None:
+                vector = extra.get(pk)
+                if vector is not None and vector.any():
+                    found.append(vector)
+            elif index.has_vector[row]:
+                found.append(index.vectors[row])
         return found
 
     def taste(self, profile: Profile) -> NDArray[np.float32] | None:
@@ -240,9 +251,9 @@ class Likeness:
         taste = None
         for ids, weight in ((profile.more, 1.0), (profile.less, -LESS_WEIGHT)):
             found = self._vectors(ids)
-            if found:
+            if len(found):
                 mean = np.add.reduce(found) / len(found)
-                norm = float(np.linalg.norm(mean))
+                norm = float(np.sqrt(mean.dot(mean)))  # what np.linalg.norm computes, less its overhead
                 if norm > 0:
                     part = (weight / norm) * mean
                     taste = part if taste is None else taste + part
@@ -288,19 +299,22 @@ class _Candidates:
         followed = sorted(
             {r for name in profile.authors for r in index.by_author(name)}, key=rank.__getitem__
         )
-        lists: list[Sequence[int]] = [topic_rows, *(index.ranked(k) for k in profile.keywords), followed]
+        every = (topic_rows, *(index.ranked(k) for k in profile.keywords), followed)
+        lists = [rows for rows in every if rows]
         barred = [index.matching_set(word) for word in profile.exclude_words]
         if exclude:
             barred.append(frozenset(index.row[p] for p in exclude if p in index.row))
+        blocked = barred[0] if len(barred) == 1 else frozenset().union(*barred)
         seen: set[int] = set()
 
         def allowed(rows: Iterable[int]) -> Iterator[int]:
             for row in rows:
-                if row not in seen and not any(row in rule for rule in barred):
+                if row not in seen and row not in blocked:
                     seen.add(row)
                     yield row
 
-        stream = allowed(heapq.merge(*lists, key=rank.__getitem__))
+        merged = heapq.merge(*lists, key=rank.__getitem__) if len(lists) > 1 else itertools.chain(*lists)
+        stream = allowed(merged)
         self.pinned: list[int] = []
         later: list[int] = []
         for row in stream:
@@ -308,11 +322,12 @@ class _Candidates:
                 later.append(row)
                 break
             self.pinned.append(row)
-        self.wanted = {row for row in followed if not any(row in rule for rule in barred)}
+        self.wanted = {row for row in followed if row not in blocked}
         # Followed authors' papers that are not pinned, in the day's order.
         self.followed = [row for row in followed if row in self.wanted and rank[row] >= index.pinned_count]
         # The rest (neither pinned nor followed), still lazy.
-        self.rest = (row for row in itertools.chain(later, stream) if row not in self.wanted)
+        wanted = self.wanted  # not `self` inside: the generator would keep this object in a cycle
+        self.rest = (row for row in itertools.chain(later, stream) if row not in wanted)
 
     def first(self, count: int) -> Indexes:
         """Pinned (followed authors' first), followed authors' papers, then the rest."""
@@ -328,15 +343,17 @@ class _Candidates:
         index = self.index
         need = max(count - len(self.pinned) - len(self.followed), 0)
         rest: list[int] = []
+        blended: tuple[NDArray[np.float64], NDArray[np.float32]] | None = None  # of all of `rest`
         while need:
             batch = list(itertools.islice(self.rest, max(3 * need, 16)))
             rest += batch
+            blended = None
             if len(batch) < max(3 * need, 16):  # nothing after these
                 break
-            keys = _blend(index, np.array(rest, dtype=np.int64), taste)[0]
+            blended = _blend(index, np.array(rest, dtype=np.int64), taste)
             last = float(index.score[batch[-1]])
             bound = last * (1.0 + LIKENESS) if last >= 0 else last * (1.0 - LIKENESS)
-            if float(np.sort(keys)[-need]) >= bound:
+            if float(np.sort(blended[0])[-need]) >= bound:
                 break
         chosen: list[int] = []
         similarity: list[float] = []
@@ -345,7 +362,7 @@ class _Candidates:
             if not tier or room <= 0:
                 continue
             rows = np.array(tier, dtype=np.int64)
-            keys, sims = _blend(index, rows, taste)
+            keys, sims = blended if tier is rest and blended is not None else _blend(index, rows, taste)
             # Among pinned papers, followed authors' come first (the other tiers are one group).
             later = np.array([tier is self.pinned and row not in self.wanted for row in tier])
             order = np.lexsort((rows, -keys, later))[:room]
@@ -359,7 +376,8 @@ def _blend(
 ) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
     """(blended score, similarity) of these rows."""
     similarity = index.vectors[rows] @ taste
-    return index.score[rows] * (1.0 + LIKENESS * np.clip(similarity, -1.0, 1.0)), similarity
+    bounded = np.minimum(np.maximum(similarity, -1.0), 1.0)  # np.clip's result, less its overhead
+    return index.score[rows] * (1.0 + LIKENESS * bounded), similarity
 
 
 def _reasons(

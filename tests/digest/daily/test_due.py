@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import pytest
 
 from digest.daily.due import due_chunks, due_readers
-from digest.daily.storage import on_postgresql
+from digest.daily.storage import on_postgresql, overlapped_writes
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.factories import DeliveryFactory, SubscriberFactory
@@ -124,3 +125,28 @@ def test_due_chunks_walk_every_reader_once_in_fixed_queries(django_assert_num_qu
     assert [len(c) for c in chunks] == [3, 3, 1]
     assert len({r.pk for chunk in chunks for r in chunk}) == 7
     assert all(r.recent_editions == [] for chunk in chunks for r in chunk)
+
+
+@pytest.mark.skipif(
+    not on_postgresql(),
+    reason="the next page is read on a second connection on PostgreSQL only (set DATABASE_URL)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_due_chunks_read_ahead_on_a_second_connection_give_the_same_pages(settings):
+    for n in range(7):
+        SubscriberFactory(email=f"r{n}@example.com", delivery_hour=0)
+    queryset = due_readers(now=dt.datetime(2026, 3, 2, 12, tzinfo=UTC))
+    settings.DIGEST_OVERLAP_WRITES = True
+    assert overlapped_writes()
+    ahead = list(due_chunks(queryset, size=3))
+    settings.DIGEST_OVERLAP_WRITES = False
+    inline = list(due_chunks(queryset, size=3))
+    assert [len(c) for c in ahead] == [3, 3, 1]
+    assert ahead == inline
+    assert not [t for t in threading.enumerate() if t.name.startswith("due-reader")]
+    # a walk left early stops its reader thread too
+    settings.DIGEST_OVERLAP_WRITES = True
+    walk = due_chunks(queryset, size=3)
+    assert len(next(walk)) == 3
+    walk.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("due-reader")]
