@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
@@ -106,7 +106,7 @@ def _close_connection() -> None:
     connection.close()  # the calling thread's connection (Django keeps one per thread)
 
 
-def due_chunks(queryset: QuerySet[Subscriber], *, size: int) -> Iterator[list[DueReader]]:
+def due_chunks(queryset: QuerySet[Subscriber], *, size: int) -> Generator[list[DueReader], None, None]:
     """Yield lists of DueReader ordered by topic set, then primary key, each reader with the
     editions of their no-repeat window (one keyset page a chunk: see digest.daily.storage).
     Readers of one topic set come together, so a chunk spans few editions and a batch send
