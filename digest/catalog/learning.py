@@ -30,7 +30,7 @@ from subscriptions.models import Topic
 logger = logging.getLogger(__name__)
 
 # Bump when training changes in a way the fingerprint cannot see (features, hyperparameters).
-MODEL_VERSION = 2  # 2: logistic C 16, the latent space fitted on a sample
+MODEL_VERSION = 3  # 2: logistic C 16, the latent space fitted on a sample; 3: C 64
 KEEP_MODELS = 3
 _PAPER_FIELDS = ("id", "paper_id", "title", "abstract", "ai_summary", "ai_keywords", "categories")
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # scikit-learn and SciPy (~100 MB) load when a model is fitte
 NGRAMS = (1, 2)
 MIN_DF = 2
 MAX_DF = 0.5
-C = 16.0
+C = 64.0
 MAX_ITER = 3000
 SPACE_DIMENSIONS = 96
 SPACE_SAMPLE = 8000  # labelled papers the latent space is fitted on, at most
