@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
 from digest.daily import storage
@@ -85,10 +84,6 @@ def dispatched_this_hour(now: dt.datetime) -> bool:
         return False
 
 
-def _close_connection() -> None:
-    connection.close()  # the calling thread's connection (Django keeps one per thread)
-
-
 class _RowWriter:
     """Writes each chunk's personal editions and Delivery rows, then hands the queued ids to
     `enqueue` (always from the calling thread, in chunk order).
@@ -132,7 +127,7 @@ class _RowWriter:
                 else:
                     self._hand_out(future.result())
         finally:
-            self._pool.submit(_close_connection).result()  # runs in the helper thread: closes its own
+            self._pool.submit(storage.close_connection).result()  # in the helper thread: its own
             self._pool.shutdown()
 
 

@@ -15,7 +15,6 @@ from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
-from django.db import connection
 from django.db.models import Case, DateField, Exists, OuterRef, Q, QuerySet, Value, When
 
 from digest.daily import storage
@@ -102,10 +101,6 @@ def due_readers(
     )
 
 
-def _close_connection() -> None:
-    connection.close()  # the calling thread's connection (Django keeps one per thread)
-
-
 def due_chunks(queryset: QuerySet[Subscriber], *, size: int) -> Generator[list[DueReader], None, None]:
     """Yield lists of DueReader ordered by topic set, then primary key, each reader with the
     editions of their no-repeat window (one keyset page a chunk: see digest.daily.storage).
@@ -128,5 +123,5 @@ def due_chunks(queryset: QuerySet[Subscriber], *, size: int) -> Generator[list[D
             page = pool.submit(storage.due_page, queryset, after=after, size=size)
             yield list(map(DueReader._make, rows))
     finally:
-        pool.submit(_close_connection).result()  # in the reader thread: closes its own connection
+        pool.submit(storage.close_connection).result()  # in the reader thread: closes its own connection
         pool.shutdown()

@@ -65,6 +65,12 @@ def _backend() -> _Backend:
     return postgres if on_postgresql() else portable
 
 
+def close_connection() -> None:
+    """Close the calling thread's connection (Django keeps one per thread): what a helper
+    thread that read or wrote on its own connection runs last."""
+    connection.close()
+
+
 def overlapped_writes() -> bool:
     """Whether Delivery rows may be written on a second connection while the next chunk is
     planned: PostgreSQL, DIGEST_OVERLAP_WRITES on, and not inside a transaction (the helper
