@@ -189,8 +189,13 @@ class MatchingModel(models.Model):
         return f"matching model {self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
-def _edition_slug() -> str:
+def new_edition_slug() -> str:
+    """An edition's public, unguessable web-view address."""
     return secrets.token_urlsafe(16)
+
+
+def _edition_slug() -> str:  # Edition.slug's default, as the migrations name it
+    return new_edition_slug()
 
 
 class Edition(models.Model):

@@ -44,15 +44,13 @@ def personal_reasons(
 ) -> dict[str, Any]:
     """What a personal edition stores besides its paper ids (Edition.reasons): per paper its
     topic chips and why it is there, each left out when empty (a smaller row to write)."""
-    papers: dict[str, dict[str, list[str]]] = {}
+    papers: dict[str, dict[str, Sequence[str]]] = {}
     for pid in paper_ids:
         own_chips, own_why = chips.get(pid), why.get(pid)
-        if own_chips or own_why:
-            entry = papers[str(pid)] = {}
-            if own_chips:
-                entry["chips"] = list(own_chips)
-            if own_why:
-                entry["why"] = list(own_why)
+        if own_chips:
+            papers[str(pid)] = {"chips": own_chips, "why": own_why} if own_why else {"chips": own_chips}
+        elif own_why:
+            papers[str(pid)] = {"why": own_why}
     return {"topics": list(topic_names), "papers": papers}
 
 

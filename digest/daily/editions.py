@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -24,7 +23,8 @@ from digest.daily.candidates import CandidatePool, parse_topic_key
 from digest.daily.due import DueReader
 from digest.daily.personal import DayIndex, Likeness, Profile, pick_personal
 from digest.daily.rendering import CardRenderer, preheader_for, render_digest, subject_line
-from digest.models import Edition, Paper
+from digest.daily.storage import NewEdition
+from digest.models import Edition, Paper, new_edition_slug
 from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
 
@@ -49,7 +49,7 @@ def personal_key(
     *, frequency: str, topic_key: str, paper_ids: Sequence[int], why: dict[int, list[str]]
 ) -> str:
     """Identity of a personal list: its papers and why each is there."""
-    reasons = json.dumps([(pid, why[pid]) for pid in sorted(paper_ids) if pid in why], ensure_ascii=False)
+    reasons = repr([(pid, why[pid]) for pid in paper_ids if pid in why])  # ints and strings: stable
     raw = f"personal|{frequency}|{topic_key}|{','.join(map(str, paper_ids))}|{reasons}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -72,6 +72,7 @@ class Planner:
         self._rows: dict[tuple[dt.date, str, str, int], list[int]] = {}
         self._subjects: dict[tuple[dt.date, str, int, int], str] = {}
         self._chips: dict[tuple[dt.date, str, str], dict[int, list[str]]] = {}
+        self._names: dict[str, list[str]] = {}
 
     def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
         key = (digest_date, frequency)
@@ -220,15 +221,13 @@ class Planner:
         listed = [self._listed(plan) for plan in missing if plan.why is not None]
         return Editions(known, listed, list(wanted))
 
-    def _listed(self, plan: Plan) -> Edition:
+    def _listed(self, plan: Plan) -> NewEdition:
         """A personal edition: its list and reasons (the cards are put together when it is sent)."""
         reader = plan.reader
         index, _ = self.personal(reader.digest_date, reader.frequency)
-        topic_ids = parse_topic_key(reader.topic_key)
-        names = [t.name for t in self.topics(topic_ids)]
-        why = plan.why or {}
+        names = self._topic_names(reader.topic_key)
         subject, preheader = self._headline(plan, [index.papers[pid] for pid in plan.paper_ids[:3]], names)
-        return Edition(
+        return NewEdition(
             digest_date=reader.digest_date,
             frequency=reader.frequency,
             topic_key=reader.topic_key,
@@ -236,13 +235,19 @@ class Planner:
             paper_ids=list(plan.paper_ids),
             subject=subject,
             preheader=preheader,
-            html="",
-            text="",
-            personal=True,
             reasons=personal_reasons(
-                paper_ids=plan.paper_ids, chips=self._chips_of(plan), why=why, topic_names=names
+                paper_ids=plan.paper_ids, chips=self._chips_of(plan), why=plan.why or {}, topic_names=names
             ),
+            slug=new_edition_slug(),
         )
+
+    def _topic_names(self, topic_key: str) -> list[str]:
+        """The names of a topic set's topics (kept for the current set)."""
+        names = self._names.get(topic_key)
+        if names is None:
+            self._names = {topic_key: [t.name for t in self.topics(parse_topic_key(topic_key))]}
+            names = self._names[topic_key]
+        return names
 
     def _chips_of(self, plan: Plan) -> dict[int, list[str]]:
         """The topic chips of a plan's papers (kept per date, frequency and topic set)."""
@@ -308,7 +313,7 @@ class Editions(NamedTuple):
     """A chunk's editions: ids of those stored, and personal rows still to store."""
 
     known: dict[tuple[dt.date, str], int]
-    personal: list[Edition]
+    personal: list[NewEdition]
     wanted: list[tuple[dt.date, str]]
 
     def store(self) -> dict[tuple[dt.date, str], int]:

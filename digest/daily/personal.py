@@ -108,6 +108,7 @@ class DayIndex:
     _ranked: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _vocabulary: list[str] | None = field(default=None, repr=False)
     _word_rows: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _author_sets: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -202,6 +203,13 @@ class DayIndex:
     def by_author(self, name: str) -> list[int]:
         return self._authors.get(author_key(name), [])
 
+    def author_set(self, name: str) -> frozenset[int]:
+        """by_author's rows as a set (cached per name as written)."""
+        found = self._author_sets.get(name)
+        if found is None:
+            found = self._author_sets[name] = frozenset(self.by_author(name))
+        return found
+
 
 def _author_names(authors: Any) -> list[str]:
     names = [str(a.get("name", "")) if isinstance(a, dict) else str(a) for a in authors or []]
@@ -210,54 +218,90 @@ def _author_names(authors: Any) -> list[str]:
 
 class Likeness:
     """Reader taste vectors from the papers they wanted more / less of. Vectors of papers
-    outside the index are read from the database in one query per batch of readers, then kept."""
+    outside the index are read from the database in one query per batch of readers, then kept;
+    a batch's tastes are computed together (a few array operations for all its readers)."""
 
     def __init__(self, index: DayIndex) -> None:
         self.index = index
         self._extra: dict[int, NDArray[np.float32] | None] = {}
+        self._tastes: dict[tuple[tuple[int, ...], tuple[int, ...]], NDArray[np.float32] | None] = {}
 
     def load(self, profiles: Iterable[Profile]) -> None:
-        wanted = {p for profile in profiles for p in (*profile.more, *profile.less)}
+        """Read the vectors these readers' feedback needs, and compute their tastes (kept
+        until the next batch)."""
+        chosen = [p for p in profiles if p.more or p.less]
+        wanted = {p for profile in chosen for p in (*profile.more, *profile.less)}
         missing = wanted - self.index.row.keys() - self._extra.keys()
-        if not missing:
-            return
-        width = self.index.vectors.shape[1]
-        for pk, data in Paper.objects.filter(pk__in=missing).values_list("pk", "vector"):
-            vector = from_vector_bytes(data) if data else None
-            self._extra[pk] = vector if vector is not None and vector.size == width else None
-        for pk in missing:
-            self._extra.setdefault(pk, None)
+        if missing:
+            width = self.index.vectors.shape[1]
+            for pk, data in Paper.objects.filter(pk__in=missing).values_list("pk", "vector"):
+                vector = from_vector_bytes(data) if data else None
+                self._extra[pk] = vector if vector is not None and vector.size == width else None
+            for pk in missing:
+                self._extra.setdefault(pk, None)
+        self._tastes = self._batch(chosen)
 
-    def _vectors(self, paper_ids: Sequence[int]) -> NDArray[np.float32] | list[NDArray[np.float32]]:
-        """The non-zero vectors of these papers, in their order (one array when all are in
-        the index: a single read)."""
-        index, extra = self.index, self._extra
-        rows = [index.row.get(pk) for pk in paper_ids]
-        if None not in rows:
-            kept = [row for row in rows if row is not None and index.has_vector[row]]
-            return index.vectors[kept]
-        found = []
-        for pk, row in zip(paper_ids, rows, strict=True):
-            if row is None:
-                vector = extra.get(pk)
-                if vector is not None and vector.any():
-                    found.append(vector)
-            elif index.has_vector[row]:
-                found.append(index.vectors[row])
-        return found
+    def _rows(self, paper_ids: Sequence[int], extra: dict[int, int]) -> list[int]:
+        """Rows of these papers' non-zero vectors in the index (or, past its end, in `extra`)."""
+        index = self.index
+        rows = []
+        for pk in paper_ids:
+            row = index.row.get(pk)
+            if row is not None:
+                if index.has_vector[row]:
+                    rows.append(row)
+            elif pk in extra:
+                rows.append(extra[pk])
+        return rows
+
+    def _batch(
+        self, profiles: Sequence[Profile]
+    ) -> dict[tuple[tuple[int, ...], tuple[int, ...]], NDArray[np.float32] | None]:
+        """Every profile's taste (see `taste`), computed for all of them at once."""
+        index = self.index
+        if not profiles or not index.vectors.shape[1]:
+            return {}
+        found = [v for v in self._extra.values() if v is not None and v.any()]
+        extra_pks = [pk for pk, v in self._extra.items() if v is not None and v.any()]
+        extra = {pk: len(index.ids) + n for n, pk in enumerate(extra_pks)}
+        matrix = np.vstack([index.vectors, *found]) if found else index.vectors
+        keys = list({(p.more, p.less) for p in profiles})
+        flat: list[int] = []
+        starts: list[int] = []
+        owners: list[int] = []  # the key number of each non-empty group
+        counts: list[int] = []
+        weights: list[float] = []
+        for n, (more, less) in enumerate(keys):
+            for ids, weight in ((more, 1.0), (less, -LESS_WEIGHT)):
+                rows = self._rows(ids, extra) if ids else []
+                if rows:
+                    starts.append(len(flat))
+                    flat += rows
+                    owners.append(n)
+                    counts.append(len(rows))
+                    weights.append(weight)
+        tastes: list[NDArray[np.float32] | None] = [None] * len(keys)
+        if flat:
+            means = (
+                np.add.reduceat(matrix[flat], starts, axis=0) / np.array(counts, dtype=np.float32)[:, None]
+            )
+            norms = np.sqrt(np.einsum("ij,ij->i", means, means))
+            usable = norms > 0
+            parts = means * (np.array(weights) / np.where(usable, norms, 1.0))[:, None]
+            for n, part, ok in zip(owners, parts, usable.tolist(), strict=True):
+                if ok:
+                    current = tastes[n]
+                    tastes[n] = part if current is None else current + part
+        return {
+            key: (None if t is None else t.astype(np.float32)) for key, t in zip(keys, tastes, strict=True)
+        }
 
     def taste(self, profile: Profile) -> NDArray[np.float32] | None:
         """Unit "more" direction minus LESS_WEIGHT * unit "less" direction (None: no signal)."""
-        taste = None
-        for ids, weight in ((profile.more, 1.0), (profile.less, -LESS_WEIGHT)):
-            found = self._vectors(ids)
-            if len(found):
-                mean = np.add.reduce(found) / len(found)
-                norm = float(np.sqrt(mean.dot(mean)))  # what np.linalg.norm computes, less its overhead
-                if norm > 0:
-                    part = (weight / norm) * mean
-                    taste = part if taste is None else taste + part
-        return None if taste is None else taste.astype(np.float32)
+        key = (profile.more, profile.less)
+        if key not in self._tastes:
+            self._tastes.update(self._batch([profile]))
+        return self._tastes.get(key)
 
 
 @dataclass(frozen=True)
@@ -279,11 +323,13 @@ def pick_personal(
     `topic_rows` are their topics' candidate rows in the day's order (DayIndex.rank)."""
     taste = likeness.taste(profile) if (profile.more or profile.less) else None
     candidates = _Candidates(index, profile, topic_rows, exclude)
+    similarity = None
     if taste is None:
-        chosen = candidates.first(count)
-        return PersonalPick(tuple(index.ids[chosen].tolist()), _reasons(index, profile, chosen, None))
-    chosen, similarity = candidates.blended(count, taste)
-    return PersonalPick(tuple(index.ids[chosen].tolist()), _reasons(index, profile, chosen, similarity))
+        rows = candidates.first(count)
+    else:
+        rows, similarity = candidates.blended(count, taste)
+    paper_ids = index.ids[rows].tolist()
+    return PersonalPick(tuple(paper_ids), _reasons(index, profile, rows.tolist(), paper_ids, similarity))
 
 
 class _Candidates:
@@ -381,15 +427,21 @@ def _blend(
 
 
 def _reasons(
-    index: DayIndex, profile: Profile, chosen: Indexes, similarity: NDArray[np.float32] | None
+    index: DayIndex,
+    profile: Profile,
+    chosen: Sequence[int],
+    paper_ids: Sequence[int],
+    similarity: NDArray[np.float32] | None,
 ) -> dict[int, list[str]]:
+    """Why each chosen paper is there, by paper id (papers with no reason of their own left out)."""
+    checks = [(f"you follow {name}", index.author_set(name)) for name in profile.authors]
+    checks += [(f"matches your keyword “{k}”", index.matching_set(k)) for k in profile.keywords]
+    liked = similarity.tolist() if profile.more and similarity is not None else None
     reasons: dict[int, list[str]] = {}
-    followed = {name: set(index.by_author(name)) for name in profile.authors}
-    for n, row in enumerate(chosen.tolist()):
-        why = [f"you follow {name}" for name, rows in followed.items() if row in rows]
-        why += [f"matches your keyword “{k}”" for k in profile.keywords if row in index.matching_set(k)]
-        if profile.more and similarity is not None and similarity[n] >= LIKE_REASON_AT:
+    for n, row in enumerate(chosen):
+        why = [label for label, rows in checks if row in rows]
+        if liked is not None and liked[n] >= LIKE_REASON_AT:
             why.append(_LIKE_REASON)
         if why:
-            reasons[int(index.ids[row])] = why
+            reasons[paper_ids[n]] = why
     return reasons

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 
 from digest.daily.storage import portable, postgres
-from digest.daily.storage.rows import ClaimedRow, DueRow, EditionIds, NewDelivery, ReaderDay
+from digest.daily.storage.rows import ClaimedRow, DueRow, EditionIds, NewDelivery, NewEdition, ReaderDay
 from digest.models import Delivery, Edition
 from subscriptions.models import Subscriber
 
@@ -26,6 +26,7 @@ __all__ = [
     "DueRow",
     "EditionIds",
     "NewDelivery",
+    "NewEdition",
     "ReaderDay",
     "claim",
     "due_page",
@@ -52,7 +53,7 @@ class _Backend(Protocol):
         self, queryset: QuerySet[Subscriber], *, after: tuple[str, int] | None, size: int, history_days: int
     ) -> list[DueRow]: ...
     def recent_editions(self, readers: Sequence[ReaderDay], *, days: int) -> dict[int, list[int]]: ...
-    def insert_editions(self, new: Sequence[Edition]) -> EditionIds: ...
+    def insert_editions(self, new: Sequence[Edition | NewEdition]) -> EditionIds: ...
     def insert_deliveries(self, rows: Sequence[NewDelivery], *, skipped_note: str) -> list[int]: ...
     def claim(self, delivery_ids: Sequence[int], *, now: dt.datetime, token: str) -> list[ClaimedRow]: ...
     def record_outcome(
@@ -89,9 +90,9 @@ def recent_editions(readers: Sequence[ReaderDay]) -> dict[int, list[int]]:
     return _backend().recent_editions(readers, days=settings.DIGEST_NO_REPEAT_DAYS)
 
 
-def insert_editions(new: Sequence[Edition]) -> EditionIds:
-    """Store rendered editions and their paper links; a row a concurrent run stored first
-    wins. Ids by (date, content key), for every edition given."""
+def insert_editions(new: Sequence[Edition | NewEdition]) -> EditionIds:
+    """Store rendered editions (and their paper links) and personal edition rows; a row a
+    concurrent run stored first wins. Ids by (date, content key), for every edition given."""
     if not new:
         return {}
     return _backend().insert_editions(new)

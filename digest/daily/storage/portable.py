@@ -17,6 +17,7 @@ from digest.daily.storage.rows import (
     DueRow,
     EditionIds,
     NewDelivery,
+    NewEdition,
     ReaderDay,
     keyset_page,
 )
@@ -68,7 +69,7 @@ def existing_editions(pairs: Iterable[tuple[dt.date, str]]) -> EditionIds:
     return {(day, key): pk for day, key, pk in rows if (day, key) in wanted}
 
 
-def link_papers(new: Sequence[Edition], ids: EditionIds) -> None:
+def link_papers(new: Sequence[Edition | NewEdition], ids: EditionIds) -> None:
     """The edition ↔ paper links of `new` editions whose ids are in `ids` (existing links stay)."""
     links = [
         Edition.papers.through(edition_id=ids[(e.digest_date, e.content_key)], paper_id=pid)
@@ -79,10 +80,11 @@ def link_papers(new: Sequence[Edition], ids: EditionIds) -> None:
     Edition.papers.through.objects.bulk_create(links, ignore_conflicts=True)
 
 
-def insert_editions(new: Sequence[Edition]) -> EditionIds:
-    """Store rendered editions and their paper links (a row a concurrent run stored first
-    wins); ids by (date, content key)."""
-    Edition.objects.bulk_create(new, ignore_conflicts=True)
+def insert_editions(new: Sequence[Edition | NewEdition]) -> EditionIds:
+    """Store rendered editions and their paper links, and personal edition rows (a row a
+    concurrent run stored first wins); ids by (date, content key)."""
+    rows = [e if isinstance(e, Edition) else Edition(**e._asdict()) for e in new]
+    Edition.objects.bulk_create(rows, ignore_conflicts=True)
     found = existing_editions((e.digest_date, e.content_key) for e in new)
     link_papers([e for e in new if not e.personal], found)  # a personal list is its paper_ids
     return found

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from digest.daily.storage import portable
 from digest.daily.storage.arrays import date_array, int_array
-from digest.daily.storage.rows import ClaimedRow, DueRow, EditionIds, NewDelivery, keyset_page
+from digest.daily.storage.rows import ClaimedRow, DueRow, EditionIds, NewDelivery, NewEdition, keyset_page
 from digest.models import HISTORY_STATUSES, Delivery, Edition
 from subscriptions.models import Subscriber
 
@@ -77,7 +77,7 @@ _EMPTY_STAGE_SQL = f"DELETE FROM {_STAGE}"  # noqa: S608 - a fixed name
 _staged: weakref.WeakSet[Any] = weakref.WeakSet()  # connections whose session has the table
 
 
-def insert_editions(new: Sequence[Edition]) -> EditionIds:
+def insert_editions(new: Sequence[Edition | NewEdition]) -> EditionIds:
     """COPY the editions into the session's staging table, then one statement stores them and
     the paper links of the shared ones (a row a concurrent run stored first wins: it is looked
     up and linked). Two statements a batch, the first time in a session three."""

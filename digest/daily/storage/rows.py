@@ -40,6 +40,25 @@ class NewDelivery(NamedTuple):
     edition_id: int | None
 
 
+class NewEdition(NamedTuple):
+    """A personal Edition row to insert (its list and reasons; no rendered HTML): a plain
+    tuple, since a run writes hundreds of thousands of them and a model instance each cost
+    more than writing it. The same names as Edition's fields."""
+
+    digest_date: dt.date
+    frequency: str
+    topic_key: str
+    content_key: str
+    paper_ids: list[int]
+    subject: str
+    preheader: str
+    reasons: dict[str, Any]
+    slug: str
+    html: str = ""
+    text: str = ""
+    personal: bool = True
+
+
 def keyset_page(queryset: QuerySet[Subscriber], after: tuple[str, int] | None) -> QuerySet[Any]:
     """Readers ordered by (topic key, id) after `after`: keyset pagination on the
     `subscriber_topic_set_idx` index, so every page costs the same."""
