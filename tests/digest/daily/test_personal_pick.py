@@ -126,3 +126,52 @@ def test_text_of_a_day_paper_is_what_topic_terms_see():
     paper = FakePaper(pk=1, title="KV-cache  compression", abstract="Less memory.")
     index = DayIndex.build([(cast(Any, paper), 1.0, False)])
     assert index.texts[0].title == PaperText(paper).title
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.mark.django_db
+def test_tastes_computed_for_a_batch_are_each_readers_more_minus_less_directions():
+    """Likeness.load computes a chunk's tastes together; each must be the plain definition:
+    unit mean of the "more" papers' vectors minus LESS_WEIGHT times the unit mean of the "less"
+    ones, papers without a vector left out, papers outside the day read from the database."""
+    from digest.daily.personal import LESS_WEIGHT
+    from tests.factories import PaperFactory
+
+    index = make_day(random.Random(3), size=40)
+    index.vectors[5] = 0.0  # a day paper without a vector
+    index.has_vector[5] = False
+    outside = unit(np.arange(1, 9, dtype=np.float32))
+    older = PaperFactory(vector=to_vector_bytes(outside))  # feedback on a paper of another day
+    while older.pk in index.row:  # the fake day's ids are multiples of 7
+        older = PaperFactory(vector=to_vector_bytes(outside))
+    ids = [int(p) for p in index.ids]
+    profiles = [
+        Profile(more=(ids[0], ids[1]), less=(ids[2],)),
+        Profile(more=(ids[3], older.pk)),
+        Profile(less=(ids[4],)),
+        Profile(more=(ids[5],)),  # only a paper without a vector: no taste
+        Profile(keywords=("kv",)),  # no feedback: no taste
+    ]
+    likeness = Likeness(index)
+    likeness.load(profiles)
+
+    def vector(pk: int) -> np.ndarray:
+        return outside if pk == older.pk else index.vectors[index.row[pk]]
+
+    expected = [
+        unit(vector(ids[0]) + vector(ids[1])) - LESS_WEIGHT * unit(vector(ids[2])),
+        unit(vector(ids[3]) + vector(older.pk)),
+        -LESS_WEIGHT * unit(vector(ids[4])),
+    ]
+    for profile, wanted in zip(profiles, expected, strict=False):
+        taste = likeness.taste(profile)
+        assert taste is not None
+        np.testing.assert_allclose(taste, wanted, rtol=1e-3, atol=1e-3)
+    assert likeness.taste(profiles[3]) is None
+    assert likeness.taste(profiles[4]) is None
+    # A profile the batch did not hold is computed on its own, the same way.
+    alone = Profile(more=(ids[6],))
+    np.testing.assert_allclose(likeness.taste(alone), unit(vector(ids[6])), rtol=1e-3, atol=1e-3)
