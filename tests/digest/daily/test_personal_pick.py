@@ -129,7 +129,8 @@ def test_text_of_a_day_paper_is_what_topic_terms_see():
 
 
 def unit(vector: np.ndarray) -> np.ndarray:
-    return vector / np.linalg.norm(vector)
+    result: np.ndarray = vector / np.linalg.norm(vector)
+    return result
 
 
 @pytest.mark.django_db
@@ -173,5 +174,6 @@ def test_tastes_computed_for_a_batch_are_each_readers_more_minus_less_directions
     assert likeness.taste(profiles[3]) is None
     assert likeness.taste(profiles[4]) is None
     # A profile the batch did not hold is computed on its own, the same way.
-    alone = Profile(more=(ids[6],))
-    np.testing.assert_allclose(likeness.taste(alone), unit(vector(ids[6])), rtol=1e-3, atol=1e-3)
+    alone = likeness.taste(Profile(more=(ids[6],)))
+    assert alone is not None
+    np.testing.assert_allclose(alone, unit(vector(ids[6])), rtol=1e-3, atol=1e-3)
