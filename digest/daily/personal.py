@@ -223,7 +223,11 @@ class Likeness:
 
     def __init__(self, index: DayIndex) -> None:
         self.index = index
-        self._extra: dict[int, NDArray[np.float32] | None] = {}
+        # Papers outside the index looked up so far; those with a usable vector get a row of
+        # `_extra_vectors` (their vector, by pk in `_extra_row`).
+        self._looked_up: set[int] = set()
+        self._extra_row: dict[int, int] = {}
+        self._extra_vectors = np.zeros((0, index.vectors.shape[1]), dtype=np.float32)
         self._tastes: dict[tuple[tuple[int, ...], tuple[int, ...]], NDArray[np.float32] | None] = {}
 
     def load(self, profiles: Iterable[Profile]) -> None:
@@ -231,19 +235,24 @@ class Likeness:
         until the next batch)."""
         chosen = [p for p in profiles if p.more or p.less]
         wanted = {p for profile in chosen for p in (*profile.more, *profile.less)}
-        missing = wanted - self.index.row.keys() - self._extra.keys()
+        missing = wanted - self.index.row.keys() - self._looked_up
         if missing:
             width = self.index.vectors.shape[1]
+            found: list[NDArray[np.float32]] = []
             for pk, data in Paper.objects.filter(pk__in=missing).values_list("pk", "vector"):
                 vector = from_vector_bytes(data) if data else None
-                self._extra[pk] = vector if vector is not None and vector.size == width else None
-            for pk in missing:
-                self._extra.setdefault(pk, None)
+                if vector is not None and vector.size == width and vector.any():
+                    self._extra_row[pk] = len(self._extra_vectors) + len(found)
+                    found.append(vector)
+            if found:
+                self._extra_vectors = np.vstack([self._extra_vectors, *found])
+            self._looked_up |= missing
         self._tastes = self._batch(chosen)
 
-    def _rows(self, paper_ids: Sequence[int], extra: dict[int, int]) -> list[int]:
-        """Rows of these papers' non-zero vectors in the index (or, past its end, in `extra`)."""
-        index = self.index
+    def _rows(self, paper_ids: Sequence[int]) -> list[int]:
+        """Rows of these papers' non-zero vectors: in the index, or past its end, in the
+        vectors read for papers outside it."""
+        index, extra, past = self.index, self._extra_row, len(self.index.ids)
         rows = []
         for pk in paper_ids:
             row = index.row.get(pk)
@@ -251,20 +260,28 @@ class Likeness:
                 if index.has_vector[row]:
                     rows.append(row)
             elif pk in extra:
-                rows.append(extra[pk])
+                rows.append(past + extra[pk])
         return rows
+
+    def _gather(self, rows: list[int]) -> NDArray[np.float32]:
+        """The vectors of these rows (see `_rows`)."""
+        index = self.index
+        at = np.array(rows, dtype=np.int64)
+        inside = at < len(index.ids)
+        if inside.all():
+            return index.vectors[at]
+        block = np.empty((len(rows), index.vectors.shape[1]), dtype=np.float32)
+        block[inside] = index.vectors[at[inside]]
+        block[~inside] = self._extra_vectors[at[~inside] - len(index.ids)]
+        return block
 
     def _batch(
         self, profiles: Sequence[Profile]
     ) -> dict[tuple[tuple[int, ...], tuple[int, ...]], NDArray[np.float32] | None]:
-        """Every profile's taste (see `taste`), computed for all of them at once."""
-        index = self.index
-        if not profiles or not index.vectors.shape[1]:
+        """Every profile's taste (see `taste`), computed for all of them at once, in the
+        same float32 steps as one at a time."""
+        if not profiles or not self.index.vectors.shape[1]:
             return {}
-        found = [v for v in self._extra.values() if v is not None and v.any()]
-        extra_pks = [pk for pk, v in self._extra.items() if v is not None and v.any()]
-        extra = {pk: len(index.ids) + n for n, pk in enumerate(extra_pks)}
-        matrix = np.vstack([index.vectors, *found]) if found else index.vectors
         keys = list({(p.more, p.less) for p in profiles})
         flat: list[int] = []
         starts: list[int] = []
@@ -273,7 +290,7 @@ class Likeness:
         weights: list[float] = []
         for n, (more, less) in enumerate(keys):
             for ids, weight in ((more, 1.0), (less, -LESS_WEIGHT)):
-                rows = self._rows(ids, extra) if ids else []
+                rows = self._rows(ids) if ids else []
                 if rows:
                     starts.append(len(flat))
                     flat += rows
@@ -282,19 +299,17 @@ class Likeness:
                     weights.append(weight)
         tastes: list[NDArray[np.float32] | None] = [None] * len(keys)
         if flat:
-            means = (
-                np.add.reduceat(matrix[flat], starts, axis=0) / np.array(counts, dtype=np.float32)[:, None]
-            )
-            norms = np.sqrt(np.einsum("ij,ij->i", means, means))
+            sums = np.add.reduceat(self._gather(flat), starts, axis=0)
+            means = sums / np.array(counts, dtype=np.float32)[:, None]
+            norms = np.sqrt(np.array([mean.dot(mean) for mean in means], dtype=np.float32))
             usable = norms > 0
-            parts = means * (np.array(weights) / np.where(usable, norms, 1.0))[:, None]
+            scale = (np.array(weights) / np.where(usable, norms, 1.0).astype(np.float64)).astype(np.float32)
+            parts = means * scale[:, None]
             for n, part, ok in zip(owners, parts, usable.tolist(), strict=True):
                 if ok:
                     current = tastes[n]
                     tastes[n] = part if current is None else current + part
-        return {
-            key: (None if t is None else t.astype(np.float32)) for key, t in zip(keys, tastes, strict=True)
-        }
+        return dict(zip(keys, tastes, strict=True))
 
     def taste(self, profile: Profile) -> NDArray[np.float32] | None:
         """Unit "more" direction minus LESS_WEIGHT * unit "less" direction (None: no signal)."""
@@ -434,13 +449,13 @@ def _reasons(
     similarity: NDArray[np.float32] | None,
 ) -> dict[int, list[str]]:
     """Why each chosen paper is there, by paper id (papers with no reason of their own left out)."""
-    checks = [(f"you follow {name}", index.author_set(name)) for name in profile.authors]
+    checks = [(f"you follow {name}", index.author_set(name)) for name in dict.fromkeys(profile.authors)]
     checks += [(f"matches your keyword “{k}”", index.matching_set(k)) for k in profile.keywords]
-    liked = similarity.tolist() if profile.more and similarity is not None else None
+    liked = (similarity >= LIKE_REASON_AT).tolist() if profile.more and similarity is not None else None
     reasons: dict[int, list[str]] = {}
     for n, row in enumerate(chosen):
         why = [label for label, rows in checks if row in rows]
-        if liked is not None and liked[n] >= LIKE_REASON_AT:
+        if liked is not None and liked[n]:
             why.append(_LIKE_REASON)
         if why:
             reasons[paper_ids[n]] = why

@@ -128,52 +128,66 @@ def test_text_of_a_day_paper_is_what_topic_terms_see():
     assert index.texts[0].title == PaperText(paper).title
 
 
-def unit(vector: np.ndarray) -> np.ndarray:
-    result: np.ndarray = vector / np.linalg.norm(vector)
-    return result
+def one_taste(more: list[np.ndarray], less: list[np.ndarray], less_weight: float) -> np.ndarray | None:
+    """A reader's taste computed alone, step by step in float32: the unit mean of the "more"
+    vectors minus `less_weight` times the unit mean of the "less" ones."""
+    taste = None
+    for found, weight in ((more, 1.0), (less, -less_weight)):
+        if found:
+            mean = np.add.reduce(found) / len(found)
+            norm = float(np.sqrt(mean.dot(mean)))
+            part = (weight / norm) * mean
+            taste = part if taste is None else taste + part
+    return taste
 
 
 @pytest.mark.django_db
 def test_tastes_computed_for_a_batch_are_each_readers_more_minus_less_directions():
-    """Likeness.load computes a chunk's tastes together; each must be the plain definition:
-    unit mean of the "more" papers' vectors minus LESS_WEIGHT times the unit mean of the "less"
-    ones, papers without a vector left out, papers outside the day read from the database."""
+    """Likeness.load computes a chunk's tastes together; each must be what the reader's taste
+    is alone, to the bit (a tie or the "like papers you wanted more of" cut must not move):
+    papers without a vector left out, papers outside the day read from the database."""
     from digest.daily.personal import LESS_WEIGHT
     from tests.factories import PaperFactory
 
     index = make_day(random.Random(3), size=40)
     index.vectors[5] = 0.0  # a day paper without a vector
     index.has_vector[5] = False
-    outside = unit(np.arange(1, 9, dtype=np.float32))
+    raw = np.arange(1, 9, dtype=np.float32)
+    outside = raw / np.float32(np.linalg.norm(raw))
     older = PaperFactory(vector=to_vector_bytes(outside))  # feedback on a paper of another day
     while older.pk in index.row:  # the fake day's ids are multiples of 7
         older = PaperFactory(vector=to_vector_bytes(outside))
+    stored = np.frombuffer(to_vector_bytes(outside), dtype="<f2").astype(np.float32)
     ids = [int(p) for p in index.ids]
+
+    def vector(pk: int) -> np.ndarray:
+        return stored if pk == older.pk else index.vectors[index.row[pk]]
+
     profiles = [
         Profile(more=(ids[0], ids[1]), less=(ids[2],)),
         Profile(more=(ids[3], older.pk)),
         Profile(less=(ids[4],)),
+        Profile(more=(ids[7], ids[5]), less=(ids[8], ids[9], ids[10])),
         Profile(more=(ids[5],)),  # only a paper without a vector: no taste
         Profile(keywords=("kv",)),  # no feedback: no taste
     ]
     likeness = Likeness(index)
     likeness.load(profiles)
 
-    def vector(pk: int) -> np.ndarray:
-        return outside if pk == older.pk else index.vectors[index.row[pk]]
-
     expected = [
-        unit(vector(ids[0]) + vector(ids[1])) - LESS_WEIGHT * unit(vector(ids[2])),
-        unit(vector(ids[3]) + vector(older.pk)),
-        -LESS_WEIGHT * unit(vector(ids[4])),
+        one_taste([vector(ids[0]), vector(ids[1])], [vector(ids[2])], LESS_WEIGHT),
+        one_taste([vector(ids[3]), vector(older.pk)], [], LESS_WEIGHT),
+        one_taste([], [vector(ids[4])], LESS_WEIGHT),
+        one_taste([vector(ids[7])], [vector(ids[8]), vector(ids[9]), vector(ids[10])], LESS_WEIGHT),
     ]
     for profile, wanted in zip(profiles, expected, strict=False):
         taste = likeness.taste(profile)
         assert taste is not None
-        np.testing.assert_allclose(taste, wanted, rtol=1e-3, atol=1e-3)
-    assert likeness.taste(profiles[3]) is None
+        assert wanted is not None
+        np.testing.assert_array_equal(taste, wanted)
     assert likeness.taste(profiles[4]) is None
+    assert likeness.taste(profiles[5]) is None
     # A profile the batch did not hold is computed on its own, the same way.
-    alone = likeness.taste(Profile(more=(ids[6],)))
+    alone = likeness.taste(Profile(more=(ids[6], ids[11])))
     assert alone is not None
-    np.testing.assert_allclose(alone, unit(vector(ids[6])), rtol=1e-3, atol=1e-3)
+    np.testing.assert_array_equal(alone, one_taste([vector(ids[6]), vector(ids[11])], [], LESS_WEIGHT))
