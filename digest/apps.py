@@ -12,7 +12,10 @@ class DigestConfig(AppConfig):
         from config import checks as config_checks  # noqa: F401 - registers production's checks
         from digest import checks  # noqa: F401 - registers the settings checks
         from digest.catalog.freshness import catalog_changed
-        from digest.daily import receivers  # noqa: F401 - connects the ESP event receiver
+        from digest.daily import (
+            plain_addresses,
+            receivers,  # noqa: F401 - connects the ESP event receiver
+        )
         from digest.models import Paper, PaperTopic
         from digest.readers import (
             export,  # noqa: F401 - adds feedback and deliveries to data exports
@@ -20,6 +23,7 @@ class DigestConfig(AppConfig):
         )
         from subscriptions.models import Topic
 
+        plain_addresses.install()
         for model in (Paper, PaperTopic, Topic):
             post_save.connect(catalog_changed, sender=model, dispatch_uid=f"catalog-saved-{model.__name__}")
             post_delete.connect(catalog_changed, sender=model, dispatch_uid=f"catalog-gone-{model.__name__}")
