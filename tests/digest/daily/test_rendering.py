@@ -14,11 +14,14 @@ from digest.daily.rendering import (
     PLACEHOLDERS,
     SENTENCE_END,
     SUMMARY_CHARS,
+    CardRenderer,
+    cards_body,
     merge_fields,
     personalize,
     render_digest,
     short_authors,
     summarize,
+    weekly_groups,
 )
 from digest.daily.sending import build_digest_message
 from digest.models import Paper
@@ -241,3 +244,46 @@ def test_a_paper_on_arxiv_gets_its_own_links_and_no_searches(topic):
     assert "5 upvotes" in rendered.html
     assert "0 comments" not in rendered.html
     assert "5 upvotes\n" in rendered.text
+
+
+@pytest.mark.parametrize("frequency", ["daily", "weekly"])
+def test_a_readers_cards_are_the_cards_filled_in_place_with_their_token(frequency):
+    """cards_body joins each card at its rank (made once) with the reader's token: the same
+    text as filling every slot of every card for that reader, grouped weekly or not."""
+    papers = [PaperFactory(title=f"Paper {n}", upvotes=50 - n) for n in range(6)]
+    renderer = CardRenderer()
+    cards = [
+        renderer.card(
+            p,
+            chips=["Video generation"] if n % 2 else ["Speech"],
+            digest_date=DAY,
+            why=["you follow Hedy Lamarr"] if n % 3 == 0 else [],
+        )
+        for n, p in enumerate(papers)
+    ]
+    token = "abc123:reader-token"
+
+    def slot_by_slot(cards):
+        html, text = [], []
+        groups = weekly_groups(cards) if frequency == "weekly" else []
+        ranked = groups if len(groups) > 1 else [(None, list(enumerate(cards, 1)))]
+        for name, members in ranked:
+            if name is not None:
+                html.append(renderer.group_heading(name))
+                text.append(f"\n== {name} ==\n")
+            for rank, card in members:
+                renderer.html_into(html, card, rank, token)
+                renderer.text_into(text, card, rank, token)
+        return "".join(html), "".join(text)
+
+    expected = slot_by_slot(cards)
+    assert cards_body(renderer, cards, frequency=frequency, feedback_token=token) == expected
+    assert token in expected[0]
+    assert token in expected[1]
+    assert PLACEHOLDERS["feedback_token"] not in expected[0] + expected[1]
+    # Made once per card and rank: another reader of the same cards reuses them.
+    first = renderer.placed(cards[0], 1)
+    assert renderer.placed(cards[0], 1) is first
+    assert renderer.placed(cards[0], 2) != first
+    other = cards_body(renderer, cards, frequency=frequency, feedback_token="other:token")
+    assert other == tuple(part.replace(token, "other:token") for part in expected)
