@@ -14,6 +14,7 @@ class DigestConfig(AppConfig):
         from digest.catalog.freshness import catalog_changed
         from digest.daily import (
             plain_addresses,
+            plain_merge_data,
             receivers,  # noqa: F401 - connects the ESP event receiver
         )
         from digest.models import Paper, PaperTopic
@@ -24,6 +25,7 @@ class DigestConfig(AppConfig):
         from subscriptions.models import Topic
 
         plain_addresses.install()
+        plain_merge_data.install()
         for model in (Paper, PaperTopic, Topic):
             post_save.connect(catalog_changed, sender=model, dispatch_uid=f"catalog-saved-{model.__name__}")
             post_delete.connect(catalog_changed, sender=model, dispatch_uid=f"catalog-gone-{model.__name__}")

@@ -18,14 +18,12 @@ differently is left alone, with a warning.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
-from anymail.backends.base import BasePayload
 from anymail.utils import EmailAddress, concat_lists, parse_address_list
 
-logger = logging.getLogger(__name__)
+from digest.daily import anymail_converters
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -53,20 +51,14 @@ _ANYMAIL_TO = ("to", concat_lists, parse_address_list)
 def install() -> bool:
     """Put `recipients` in anymail's payloads for `to` (idempotent). False when this anymail
     does not read recipients the way it was written for (nothing is changed then)."""
-    attrs: tuple[tuple[Any, ...], ...] = BasePayload.base_message_attrs
-    ours = ("to", concat_lists, recipients)
-    if ours in attrs:
-        return True
-    if _ANYMAIL_TO not in attrs:
-        logger.warning("anymail reads recipients differently: plain addresses go through its parser")
-        return False
-    BasePayload.base_message_attrs = tuple(ours if entry == _ANYMAIL_TO else entry for entry in attrs)
-    return True
+    return anymail_converters.replace(
+        "base_message_attrs",
+        _ANYMAIL_TO,
+        recipients,
+        warning="anymail reads recipients differently: plain addresses go through its parser",
+    )
 
 
 def uninstall() -> None:
     """anymail's own parser for `to` again (tests)."""
-    BasePayload.base_message_attrs = tuple(
-        _ANYMAIL_TO if entry[0] == "to" and entry[2] is recipients else entry
-        for entry in BasePayload.base_message_attrs
-    )
+    anymail_converters.restore("base_message_attrs", _ANYMAIL_TO, recipients)

@@ -129,7 +129,7 @@ def test_install_leaves_an_anymail_that_reads_recipients_otherwise_alone(
     try:
         other = (*(e for e in BasePayload.base_message_attrs if e[0] != "to"), ("to", None, None))
         monkeypatch.setattr(BasePayload, "base_message_attrs", other)
-        with caplog.at_level(logging.WARNING, logger="digest.daily.plain_addresses"):
+        with caplog.at_level(logging.WARNING, logger="digest.daily.anymail_converters"):
             assert install() is False
         assert BasePayload.base_message_attrs == other
         assert "reads recipients differently" in caplog.text

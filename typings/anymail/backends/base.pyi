@@ -8,3 +8,4 @@ class AnymailBaseBackend(BaseEmailBackend):
 
 class BasePayload:
     base_message_attrs: tuple[tuple[Any, ...], ...]
+    anymail_message_attrs: tuple[tuple[Any, ...], ...]
