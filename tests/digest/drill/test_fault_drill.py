@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -81,6 +82,37 @@ def test_a_slow_accept_is_logged_although_the_client_gave_up(stand_in):
         _send(url, "slow@example.com", 3, timeout=0.5)
     assert [a.recipient for a in state.accepted] == ["slow@example.com"]
     assert _send(url, "fast@example.com", 4, timeout=0.5).status_code == 200  # only one was slow
+
+
+def _raw_post(url: str, head_length: int, body: bytes) -> bytes:
+    """POST `body` claiming `head_length` bytes, then stop writing (a sender killed mid-request)."""
+    host, port = url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(
+            b"POST /email HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {head_length}\r\n\r\n".encode()
+            + body
+        )
+        raw.shutdown(socket.SHUT_WR)
+        return raw.recv(4096)
+
+
+@pytest.mark.parametrize(
+    ("head_length", "body"),
+    [
+        (200, b'{"To": "cut@example.com", "Metadata": {"deli'),  # killed while writing the body
+        (200, b""),  # killed after the headers
+        (2, b"{}"),  # whole, but no recipient
+        (9, b"not json!"),
+    ],
+)
+def test_a_half_written_or_empty_request_is_refused_and_not_logged(stand_in, head_length, body):
+    state, url = stand_in
+    answer = _raw_post(url, head_length, body)
+    assert answer.startswith(b"HTTP/1.0 422") or answer.startswith(b"HTTP/1.1 422"), answer[:40]
+    assert state.accepted == []
+    assert _send(url, "whole@example.com", 5).status_code == 200
+    assert [a.recipient for a in state.accepted] == ["whole@example.com"]
 
 
 @pytest.mark.django_db
