@@ -109,7 +109,7 @@ def _raw_post(url: str, head_length: int, body: bytes) -> bytes:
 def test_a_half_written_or_empty_request_is_refused_and_not_logged(stand_in, head_length, body):
     state, url = stand_in
     answer = _raw_post(url, head_length, body)
-    assert answer.startswith(b"HTTP/1.0 422") or answer.startswith(b"HTTP/1.1 422"), answer[:40]
+    assert answer.startswith((b"HTTP/1.0 422", b"HTTP/1.1 422")), answer[:40]
     assert state.accepted == []
     assert _send(url, "whole@example.com", 5).status_code == 200
     assert [a.recipient for a in state.accepted] == ["whole@example.com"]
