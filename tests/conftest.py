@@ -47,11 +47,13 @@ def _evaluation_set_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _matcher_learns_from_the_tune_part(settings, _evaluation_set_only: Path) -> None:
+def _matcher_learns_from_the_tune_part(settings, monkeypatch, _evaluation_set_only: Path) -> None:
     """Tests that train the matcher (load_seeds, an editor's decision, a topic edit) learn from
     the 2,729 `tune` papers (15-60 s a model here); the `train` papers (two to three minutes
-    a model) are for the shipped matcher, measured by evaluate_matching."""
+    a model) are for the shipped matcher, measured by evaluate_matching. The environment says
+    so too, for the commands and workers a test starts in processes of their own."""
     settings.MATCHING_LABELLED_SET = _evaluation_set_only
+    monkeypatch.setenv("MATCHING_LABELLED_SET", str(_evaluation_set_only))
 
 
 @pytest.fixture
