@@ -145,8 +145,10 @@ def _whole_body(request: BaseHTTPRequestHandler) -> dict[str, Any] | None:
         length = int(request.headers.get("Content-Length") or 0)
     except ValueError:
         return None
-    raw = request.rfile.read(length) if length > 0 else b""
-    if len(raw) < length or not raw:
+    if length <= 0:
+        return None
+    raw = request.rfile.read(length)
+    if len(raw) < length:
         return None
     try:
         body = json.loads(raw)

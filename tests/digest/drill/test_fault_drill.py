@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -86,8 +87,8 @@ def test_a_slow_accept_is_logged_although_the_client_gave_up(stand_in):
 
 def _raw_post(url: str, head_length: int, body: bytes) -> bytes:
     """POST `body` claiming `head_length` bytes, then stop writing (a sender killed mid-request)."""
-    host, port = url.removeprefix("http://").split("/")[0].split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as raw:
+    where = urlsplit(url)
+    with socket.create_connection((where.hostname, where.port), timeout=5) as raw:
         raw.sendall(
             b"POST /email HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             + f"Content-Length: {head_length}\r\n\r\n".encode()
