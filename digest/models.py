@@ -205,7 +205,9 @@ class Edition(models.Model):
     personal links differ. `slug` is the public, unguessable web-view address.
     """
 
-    digest_date = models.DateField(db_index=True)
+    # Indexed as the first column of edition_unique_content (no index of its own: every edition
+    # written, a fifth of a million personal ones on a big day, would update one more).
+    digest_date = models.DateField()
     frequency = models.CharField(max_length=8, default="daily")
     topic_key = models.CharField(max_length=400)
     # sha256 over frequency, topic key and the ordered paper ids.
@@ -219,7 +221,9 @@ class Edition(models.Model):
     # together when it is sent or viewed; `reasons` says why each paper is there.
     personal = models.BooleanField(default=False)
     reasons = models.JSONField(default=dict, blank=True)
-    slug = models.CharField(max_length=32, unique=True, default=_edition_slug)
+    # Unique by a constraint, not `unique=True`, which on PostgreSQL adds a second index for
+    # LIKE queries that nothing makes (the web view looks an edition up by its whole slug).
+    slug = models.CharField(max_length=32, default=_edition_slug)
     created_at = models.DateTimeField(auto_now_add=True)
 
     papers = models.ManyToManyField(Paper, related_name="editions", blank=True)
@@ -227,6 +231,7 @@ class Edition(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["digest_date", "content_key"], name="edition_unique_content"),
+            models.UniqueConstraint(fields=["slug"], name="edition_unique_slug"),
         ]
 
     def __str__(self) -> str:

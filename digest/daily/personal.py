@@ -365,12 +365,16 @@ class _Candidates:
         barred = [index.matching_set(word) for word in profile.exclude_words]
         if exclude:
             barred.append(frozenset(index.row[p] for p in exclude if p in index.row))
-        blocked = barred[0] if len(barred) == 1 else frozenset().union(*barred)
+        # Blocked rows: the biggest set as it is (an excluded word's can hold a quarter of the
+        # day), the others joined (a copy of the small ones only).
+        barred.sort(key=len)
+        big = barred.pop() if barred else frozenset()
+        small = frozenset().union(*barred)
         seen: set[int] = set()
 
         def allowed(rows: Iterable[int]) -> Iterator[int]:
             for row in rows:
-                if row not in seen and row not in blocked:
+                if row not in seen and row not in big and row not in small:
                     seen.add(row)
                     yield row
 
@@ -383,7 +387,7 @@ class _Candidates:
                 later.append(row)
                 break
             self.pinned.append(row)
-        self.wanted = {row for row in followed if row not in blocked}
+        self.wanted = {row for row in followed if row not in big and row not in small}
         # Followed authors' papers that are not pinned, in the day's order.
         self.followed = [row for row in followed if row in self.wanted and rank[row] >= index.pinned_count]
         # The rest (neither pinned nor followed), still lazy.
@@ -400,35 +404,45 @@ class _Candidates:
     def blended(self, count: int, taste: NDArray[np.float32]) -> tuple[Indexes, NDArray[np.float32]]:
         """The same tiers, each ordered by score * (1 + LIKENESS * similarity to the taste).
         The rest is read in score order only until no later paper can make the list: a
-        paper's blended score is at most (1 + LIKENESS) times its score."""
+        paper's blended score is at most (1 + LIKENESS) times its score. One similarity
+        product covers every row read; the few rows of each tier are then sorted in Python."""
         index = self.index
-        need = max(count - len(self.pinned) - len(self.followed), 0)
-        rest: list[int] = []
-        blended: tuple[NDArray[np.float64], NDArray[np.float32]] | None = None  # of all of `rest`
+        fixed = self.pinned + self.followed
+        need = max(count - len(fixed), 0)
+        step = max(3 * need, 16)
+        rows = list(fixed)
+        blended: tuple[NDArray[np.float64], NDArray[np.float32]] | None = None  # of all of `rows`
         while need:
-            batch = list(itertools.islice(self.rest, max(3 * need, 16)))
-            rest += batch
-            blended = None
-            if len(batch) < max(3 * need, 16):  # nothing after these
+            batch = list(itertools.islice(self.rest, step))
+            rows += batch
+            if len(batch) < step:  # nothing after these
                 break
-            blended = _blend(index, np.array(rest, dtype=np.int64), taste)
+            blended = _blend(index, np.array(rows, dtype=np.int64), taste)
             last = float(index.score[batch[-1]])
             bound = last * (1.0 + LIKENESS) if last >= 0 else last * (1.0 - LIKENESS)
-            if float(np.sort(blended[0])[-need]) >= bound:
+            if float(np.partition(blended[0][len(fixed) :], -need)[-need]) >= bound:
                 break
+            blended = None
+        keys, sims = blended or _blend(index, np.array(rows, dtype=np.int64), taste)
+        key, sim = keys.tolist(), sims.tolist()
+        wanted, pinned = self.wanted, len(self.pinned)
         chosen: list[int] = []
         similarity: list[float] = []
-        for tier, room in ((self.pinned, count), (self.followed, count), (rest, need)):
+        # Among pinned papers, followed authors' come first (the other tiers are one group each).
+        tiers = (
+            (0, pinned, count, True),
+            (pinned, len(fixed), count, False),
+            (len(fixed), len(rows), need, False),
+        )
+        for start, stop, room, split in tiers:
             room = min(room, count - len(chosen))
-            if not tier or room <= 0:
+            if start == stop or room <= 0:
                 continue
-            rows = np.array(tier, dtype=np.int64)
-            keys, sims = blended if tier is rest and blended is not None else _blend(index, rows, taste)
-            # Among pinned papers, followed authors' come first (the other tiers are one group).
-            later = np.array([tier is self.pinned and row not in self.wanted for row in tier])
-            order = np.lexsort((rows, -keys, later))[:room]
-            chosen += rows[order].tolist()
-            similarity += sims[order].tolist()
+            ranked = sorted(
+                (split and rows[n] not in wanted, -key[n], rows[n], n) for n in range(start, stop)
+            )
+            chosen += [row for _, _, row, _ in ranked[:room]]
+            similarity += [sim[n] for _, _, _, n in ranked[:room]]
         return np.array(chosen, dtype=np.int64), np.array(similarity, dtype=np.float32)
 
 

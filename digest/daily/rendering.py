@@ -100,7 +100,6 @@ class PaperCard:
 
 
 # A card at its rank, (HTML pieces, text pieces) between the places of a reader's token.
-_Placed = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 @dataclass
@@ -161,7 +160,6 @@ def at_a_word(value: str, limit: int) -> str:
 
 
 SLOT_CACHE = 50_000  # card variants, and chip sets and "why" lines as HTML, a renderer keeps
-PLACED_CACHE = 5_000  # cards at a rank (about 4.5 KB each), ready but for a reader's token
 
 # Inboxes show about 70 characters of a subject and 100-150 of a preheader.
 SUBJECT_MAX = 70
@@ -257,7 +255,6 @@ class CardRenderer:
         self._text: dict[tuple[int, bool], tuple[str, ...]] = {}
         self._shells: dict[tuple[dt.date, str, bool], tuple[str, str]] = {}
         self._tags: dict[str, tuple[str, str]] = {}
-        self._placed: dict[tuple[int, bool, tuple[str, ...], tuple[str, ...], int], _Placed] = {}
 
     def card(
         self, paper: Paper, chips: Sequence[str], digest_date: dt.date, why: Sequence[str] = ()
@@ -294,22 +291,6 @@ class CardRenderer:
             segments = self._html[key] = _segments(css_inline.inline_fragment(raw, _stylesheet()))
         chips, why = self._slot_html(card.chips, ()), self._slot_html((), card.why)
         _fill(out, segments, {_RANK: str(rank), _CHIPS: chips, _WHY: why, _TOKEN: feedback_token})
-
-    def placed(self, card: PaperCard, rank: int) -> _Placed:
-        """The card at `rank` as (HTML, text), each cut where a reader's feedback token goes:
-        what every reader shown this card at this rank gets, so a personal edition's cards
-        are a join per card and reader (made once, kept for the first PLACED_CACHE)."""
-        key = (card.paper_pk, card.pinned, card.chips, card.why, rank)
-        found = self._placed.get(key)
-        if found is None:
-            html: list[str] = []
-            text: list[str] = []
-            self.html_into(html, card, rank)
-            self.text_into(text, card, rank)
-            found = (tuple("".join(html).split(_TOKEN)), tuple("".join(text).split(_TOKEN)))
-            if len(self._placed) < PLACED_CACHE:
-                self._placed[key] = found
-        return found
 
     def _slot_html(self, chips: tuple[str, ...], why: tuple[str, ...]) -> str:
         """The HTML of a card's chips (or its "why" line), made once per distinct value."""
@@ -572,9 +553,9 @@ def cards_body(
     renderer: CardRenderer, cards: Sequence[PaperCard], *, frequency: str, feedback_token: str = _TOKEN
 ) -> tuple[str, str]:
     """(HTML, text) of the cards: a flat ranked list; a week's grouped by topic, a heading
-    each (when there is more than one group). A reader's feedback token goes in if given: a
-    personal edition's readers get each card at its rank made once (`CardRenderer.placed`)
-    and joined with their token; a shared edition, rendered once, keeps nothing per rank."""
+    each (when there is more than one group). A reader's feedback token goes in if given,
+    filled into each card's slots like its rank (no pass over the joined cards); a shared
+    edition, rendered once, keeps the placeholder."""
     groups = weekly_groups(cards) if frequency == "weekly" else []
     html: list[str] = []
     text: list[str] = []
@@ -584,13 +565,8 @@ def cards_body(
             html.append(renderer.group_heading(name))
             text.append(f"\n== {name} ==\n")
         for rank, card in members:
-            if feedback_token == _TOKEN:  # a shared edition's cards: made once, no reader's token
-                renderer.html_into(html, card, rank)
-                renderer.text_into(text, card, rank)
-                continue
-            card_html, card_text = renderer.placed(card, rank)
-            html.append(feedback_token.join(card_html))
-            text.append(feedback_token.join(card_text))
+            renderer.html_into(html, card, rank, feedback_token)
+            renderer.text_into(text, card, rank, feedback_token)
     return "".join(html), "".join(text)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from digest.catalog.ranking import ranked_papers
@@ -184,3 +185,26 @@ def test_daily_and_weekly_pools_and_day_indexes_share_one_object_per_paper(catal
     assert daily_index.texts[row_daily] is weekly_index.texts[row_weekly]
     # Each index still ranks its own window: the week's pool has more papers than the day's.
     assert len(weekly_index.ids) == len(daily_index.ids) + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edition_slug_stays_unique_and_an_edition_updates_three_indexes():
+    """Each edition written (a fifth of a million personal ones on a big day) updates the
+    primary key, (digest_date, content_key) and slug indexes, nothing more; slugs stay unique."""
+    day = dt.date(2026, 3, 2)
+    first = Edition.objects.create(
+        digest_date=day, topic_key="1", content_key="a", subject="s", html="", text=""
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Edition.objects.create(
+            digest_date=day, topic_key="1", content_key="b", subject="s", html="", text="", slug=first.slug
+        )
+    assert Edition.objects.count() == 1
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Edition._meta.db_table)
+    indexed = sorted(
+        tuple(c["columns"])
+        for c in constraints.values()
+        if (c["index"] or c["unique"] or c["primary_key"]) and not c["foreign_key"]
+    )
+    assert indexed == [("digest_date", "content_key"), ("id",), ("slug",)]
