@@ -423,7 +423,7 @@ class _Candidates:
             if float(np.partition(blended[0][len(fixed) :], -need)[-need]) >= bound:
                 break
             blended = None
-        keys, sims = blended or _blend(index, np.array(rows, dtype=np.int64), taste)
+        keys, sims = _blend(index, np.array(rows, dtype=np.int64), taste) if blended is None else blended
         key, sim = keys.tolist(), sims.tolist()
         wanted, pinned = self.wanted, len(self.pinned)
         chosen: list[int] = []

@@ -99,9 +99,6 @@ class PaperCard:
     hf_search_url: str = ""
 
 
-# A card at its rank, (HTML pieces, text pieces) between the places of a reader's token.
-
-
 @dataclass
 class RenderedDigest:
     subject: str

@@ -191,13 +191,12 @@ def test_daily_and_weekly_pools_and_day_indexes_share_one_object_per_paper(catal
 def test_an_edition_slug_stays_unique_and_an_edition_updates_three_indexes():
     """Each edition written (a fifth of a million personal ones on a big day) updates the
     primary key, (digest_date, content_key) and slug indexes, nothing more; slugs stay unique."""
-    day = dt.date(2026, 3, 2)
     first = Edition.objects.create(
-        digest_date=day, topic_key="1", content_key="a", subject="s", html="", text=""
+        digest_date=DAY, topic_key="1", content_key="a", subject="s", html="", text=""
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         Edition.objects.create(
-            digest_date=day, topic_key="1", content_key="b", subject="s", html="", text="", slug=first.slug
+            digest_date=DAY, topic_key="1", content_key="b", subject="s", html="", text="", slug=first.slug
         )
     assert Edition.objects.count() == 1
     with connection.cursor() as cursor:
