@@ -20,6 +20,7 @@ class DigestConfig(AppConfig):
         from digest.models import Paper, PaperTopic
         from digest.readers import (
             export,  # noqa: F401 - adds feedback and deliveries to data exports
+            forget,  # noqa: F401 - takes a deleted reader's personal lists out of their rows
             history,  # noqa: F401 - lists past digests in the preference center
         )
         from subscriptions.models import Topic

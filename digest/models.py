@@ -217,8 +217,9 @@ class Edition(models.Model):
     preheader = models.CharField(max_length=300, blank=True)
     html = models.TextField()
     text = models.TextField()
-    # A reader's own list (digest.daily.personal): html/text stay empty, the cards are put
-    # together when it is sent or viewed; `reasons` says why each paper is there.
+    # A row of readers' own lists (digest.daily.lists): html/text and paper_ids stay empty,
+    # `reasons["lists"]` keeps each reader's list and why each paper is there; the cards are
+    # put together when a list is sent or viewed.
     personal = models.BooleanField(default=False)
     reasons = models.JSONField(default=dict, blank=True)
     # Unique by a constraint, not `unique=True`, which on PostgreSQL adds a second index for

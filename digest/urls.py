@@ -49,5 +49,6 @@ urlpatterns = [
     path("api/papers/<path:paper_id>/similar/", api.similar, name="api_similar"),
     path("api/topics/", api.topics, name="api_topics"),
     path("e/<slug:slug>/", views.edition_detail, name="edition"),
+    path("e/<slug:slug>/<str:reader>/", views.edition_detail, name="personal_edition"),
     path("feedback/<str:token>/<int:paper>/<str:choice>/", feedback.feedback, name="feedback"),
 ]

@@ -1,9 +1,9 @@
-"""Personal editions are stored as lists (paper ids, and why each paper is there); their HTML
-and text are put together from rendered cards when they are sent or viewed, so a run with
-many personal readers writes small rows, not one rendered email each.
+"""Personal lists are stored as paper ids and why each paper is there (digest.daily.lists);
+their HTML and text are put together from rendered cards when they are sent or viewed, so a
+run with many personal readers writes small lists, not one rendered email each.
 
 Each sending process keeps a CardRenderer and the papers it has shown for the day it sends:
-a card is rendered once per process, then reused by every personal edition that shows it.
+a card is rendered once per process, then reused by every personal list that shows it.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.urls import reverse
 
-from digest.daily.edition_rows import EditionRow
+from digest.daily.lists import PersonalList
 from digest.daily.rendering import (
     CardRenderer,
     PaperCard,
@@ -25,7 +25,7 @@ from digest.daily.rendering import (
     merged_shell,
     render_digest,
 )
-from digest.models import Edition, Paper
+from digest.models import Paper
 from subscriptions.links import absolute
 
 _CARD_FIELDS = (
@@ -42,8 +42,8 @@ def personal_reasons(
     why: Mapping[int, Sequence[str]],
     topic_names: Sequence[str],
 ) -> dict[str, Any]:
-    """What a personal edition stores besides its paper ids (Edition.reasons): per paper its
-    topic chips and why it is there, each left out when empty (a smaller row to write)."""
+    """What a personal list stores besides its paper ids: per paper its topic chips and why it
+    is there, each left out when empty (a smaller row to write)."""
     papers: dict[str, dict[str, Sequence[str]]] = {}
     for pid in paper_ids:
         own_chips, own_why = chips.get(pid), why.get(pid)
@@ -77,25 +77,21 @@ class _Shelf:
 _shelf = _Shelf()
 
 
-# What putting a personal edition together reads: an Edition, or a batch sender's plain row.
-Listed = Edition | EditionRow
-E = TypeVar("E", bound=Listed)
-
-
-def assemble(editions: Iterable[Edition]) -> None:
-    """Fill in the HTML and text of personal editions (in memory; nothing is written)."""
-    personal = [e for e in editions if e.personal and not e.html]
+def assemble(items: Iterable[object]) -> None:
+    """Fill in the HTML and text of the personal lists among `items` (in memory; nothing is
+    written); editions are left as they are."""
+    personal = [e for e in items if isinstance(e, PersonalList) and not e.html]
     if not personal:
         return
     with _shelf.lock:
         for _, shelf, todays in _by_day(personal):
-            for edition in todays:
-                _fill(edition, shelf)
+            for item in todays:
+                _fill(item, shelf)
 
 
-def _by_day(personal: list[E]) -> Iterator[tuple[dt.date, _Shelf, list[E]]]:
+def _by_day(personal: list[PersonalList]) -> Iterator[tuple[dt.date, _Shelf, list[PersonalList]]]:
     """Per digest day (the caller holds the shelf lock): that day's shelf with these
-    editions' papers loaded, and the editions."""
+    lists' papers loaded, and the lists."""
     for day in sorted({e.digest_date for e in personal}):
         shelf = _shelf.for_day(day)
         todays = [e for e in personal if e.digest_date == day]
@@ -103,7 +99,7 @@ def _by_day(personal: list[E]) -> Iterator[tuple[dt.date, _Shelf, list[E]]]:
         yield day, shelf, todays
 
 
-def _fill(edition: Edition, shelf: _Shelf) -> None:
+def _fill(edition: PersonalList, shelf: _Shelf) -> None:
     stored = edition.reasons or {}
     per_paper: Mapping[str, Any] = stored.get("papers") or {}
     papers = [shelf.papers[pid] for pid in edition.paper_ids if pid in shelf.papers]
@@ -126,7 +122,8 @@ _SLUG_MARK = "paperboy-edition-slug"
 
 def edition_urls() -> Callable[[str], str]:
     """slug → the edition's web address, the URL resolved once (reverse() costs ~20 us a call;
-    a batch of personal editions needs one address each)."""
+    a batch of personal lists needs one address each). A list's slug holds its own part too
+    ("<row slug>/<reader id>-<key>")."""
     head, tail = absolute(reverse("digest:edition", args=[_SLUG_MARK])).split(_SLUG_MARK)
     return lambda slug: f"{head}{slug}{tail}"
 
@@ -135,10 +132,9 @@ def edition_url(slug: str) -> str:
     return edition_urls()(slug)
 
 
-def load_papers(editions: Iterable[Listed]) -> None:
-    """Load the papers these personal editions show (one query per day for those this process
+def load_papers(personal: list[PersonalList]) -> None:
+    """Load the papers these personal lists show (one query per day for those this process
     has not loaded yet), so `merged` can then be called batch by batch without a query."""
-    personal = [e for e in editions if e.personal]
     with _shelf.lock:
         for _ in _by_day(personal):
             pass
@@ -146,7 +142,7 @@ def load_papers(editions: Iterable[Listed]) -> None:
 
 @dataclass(frozen=True)
 class PersonalCards:
-    """A personal edition's cards, joined for each reader with that reader's feedback token in
+    """A personal list's cards, joined for each reader with that reader's feedback token in
     their links (one join, no replace pass over the joined cards)."""
 
     renderer: CardRenderer
@@ -165,30 +161,30 @@ class PersonalCards:
 Merged = tuple[tuple[str, str], dict[str, str], PersonalCards]
 
 
-def merged(editions: Iterable[Listed]) -> dict[int, Merged]:
-    """For each personal edition (by id): the batch shell (HTML, text) it shares with every
-    personal edition of its day and frequency, its own merge data (digest.daily.rendering
+def merged(lists: Iterable[PersonalList]) -> dict[int, Merged]:
+    """For each personal list (by reader id): the batch shell (HTML, text) it shares with every
+    personal list of its day and frequency, its own merge data (digest.daily.rendering
     merged_shell / merge_values), and its cards, which each reader gets with their own
     feedback token."""
-    personal = [e for e in editions if e.personal]
+    personal = list(lists)
     result: dict[int, Merged] = {}
     if not personal:
         return result
     web_url = edition_urls()
     with _shelf.lock:
         for day, shelf, todays in _by_day(personal):
-            shells: dict[str, tuple[str, str]] = {}  # per frequency: one shell for the day's editions
-            for edition in todays:
-                shell = shells.get(edition.frequency)
+            shells: dict[str, tuple[str, str]] = {}  # per frequency: one shell for the day's lists
+            for item in todays:
+                shell = shells.get(item.frequency)
                 if shell is None:
-                    shell = merged_shell(shelf.renderer, digest_date=day, frequency=edition.frequency)
-                    shells[edition.frequency] = shell
-                values, cards = _values(edition, shelf, web_url(edition.slug))
-                result[edition.pk] = (shell, values, cards)
+                    shell = merged_shell(shelf.renderer, digest_date=day, frequency=item.frequency)
+                    shells[item.frequency] = shell
+                values, cards = _values(item, shelf, web_url(item.slug))
+                result[item.reader_id] = (shell, values, cards)
     return result
 
 
-def _values(edition: Listed, shelf: _Shelf, web_url: str) -> tuple[dict[str, str], PersonalCards]:
+def _values(edition: PersonalList, shelf: _Shelf, web_url: str) -> tuple[dict[str, str], PersonalCards]:
     stored = edition.reasons or {}
     per_paper: Mapping[str, Any] = stored.get("papers") or {}
     cards = []

@@ -46,7 +46,7 @@ class DispatchReport:
 
 
 def _create_deliveries(plans: Sequence[Plan], prepared: Editions) -> list[int]:
-    """Store the chunk's personal editions, then insert its rows (the unique constraint drops
+    """Store the chunk's rows of personal lists, then insert its rows (the unique constraint drops
     duplicates); ids of the queued rows this call inserted (a concurrent run queues and sends
     its own)."""
     editions = prepared.store()
@@ -85,7 +85,7 @@ def dispatched_this_hour(now: dt.datetime) -> bool:
 
 
 class _RowWriter:
-    """Writes each chunk's personal editions and Delivery rows, then hands the queued ids to
+    """Writes each chunk's rows of personal lists and Delivery rows, then hands the queued ids to
     `enqueue` (always from the calling thread, in chunk order).
 
     Where storage.overlapped_writes() allows it (PostgreSQL in autocommit), the inserts run
@@ -173,8 +173,8 @@ def _dispatch(
         report.requeued += healed.requeued
     planner = Planner(now=now)
     readers = due_readers(now=now, digest_date=digest_date, send_all=send_all, email=email)
-    # Shared editions are counted by hash (a few per topic set); a personal edition is one
-    # reader's, counted per chunk: nothing is kept per reader while the run goes on.
+    # Shared editions are counted by hash (a few per topic set); a personal list is one
+    # reader's edition, counted per chunk: nothing is kept per reader while the run goes on.
     seen_editions: set[int] = set()
     personal_editions = 0
     writer = None if dry_run else _RowWriter(enqueue, report)

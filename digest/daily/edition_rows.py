@@ -1,6 +1,5 @@
 """The editions a sender reads, as plain rows: a batch sender needs their fields, not model
-instances (a chunk reads hundreds of personal editions; building a Django model for each
-cost more than reading it)."""
+instances (a row of personal lists holds hundreds of readers' lists: digest.daily.lists)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -21,6 +23,7 @@ from digest.daily import storage
 from digest.daily.assembly import personal_reasons
 from digest.daily.candidates import CandidatePool, parse_topic_key
 from digest.daily.due import DueReader
+from digest.daily.lists import entry, new_key, paper_ids_by_reader, reader_key
 from digest.daily.personal import DayIndex, Likeness, Profile, pick_personal
 from digest.daily.rendering import CardRenderer, preheader_for, render_digest, subject_line
 from digest.daily.storage import NewEdition
@@ -29,7 +32,8 @@ from subscriptions.links import absolute
 from subscriptions.models import Subscriber, Topic
 
 RENDER_BATCH = 100  # rendered editions (about 45 KB each with text) held and written at a time
-LIST_BATCH = 1000  # personal editions (a list and reasons, under 2 KB) written at a time
+LIST_BATCH = 1000  # personal lists (a list and reasons, under 2 KB each) kept in one Edition row
+BUNDLES_KEPT = 64  # rows of personal lists whose paper ids the no-repeat history keeps decoded
 
 
 def content_key(*, frequency: str, topic_key: str, paper_ids: Sequence[int]) -> str:
@@ -45,13 +49,9 @@ class Plan(NamedTuple):
     why: dict[int, list[str]] | None = None  # a personal list's reasons; None: a shared list
 
 
-def personal_key(
-    *, frequency: str, topic_key: str, paper_ids: Sequence[int], why: dict[int, list[str]]
-) -> str:
-    """Identity of a personal list: its papers and why each is there."""
-    reasons = repr([(pid, why[pid]) for pid in paper_ids if pid in why])  # ints and strings: stable
-    raw = f"personal|{frequency}|{topic_key}|{','.join(map(str, paper_ids))}|{reasons}"
-    return hashlib.sha256(raw.encode()).hexdigest()
+def personal_key(reader: DueReader) -> str:
+    """A personal plan's key: the reader's own (their list is kept in a row of lists)."""
+    return reader_key(reader.pk)
 
 
 class Planner:
@@ -63,6 +63,8 @@ class Planner:
         self._papers: dict[int, Paper] = {}  # one object per paper for every pool and day index
         self._texts: dict[int, PaperText] = {}
         self._edition_papers: dict[int, tuple[int, ...]] = {}
+        # Rows of personal lists: their lists' paper ids by reader (the newest BUNDLES_KEPT).
+        self._bundle_papers: OrderedDict[int, dict[int, tuple[int, ...]]] = OrderedDict()
         self._topics: dict[int, Topic] | None = None
         self._fresh: dict[tuple[dt.date, str, str, int], tuple[tuple[int, ...], str]] = {}
         self.renderer = CardRenderer()
@@ -103,17 +105,39 @@ class Planner:
         unknown = [(r.pk, r.digest_date) for r in readers if r.recent_editions is None]
         if unknown:
             editions.update(storage.recent_editions(unknown))
-        missing = {e for ids in editions.values() for e in ids} - self._edition_papers.keys()
-        if missing:
-            for edition_id, paper_ids in Edition.objects.filter(pk__in=missing).values_list(
-                "pk", "paper_ids"
-            ):
-                self._edition_papers[edition_id] = tuple(paper_ids)
+        self._load_history({e for ids in editions.values() for e in ids})
         return {
-            reader_id: {p for e in ids for p in self._edition_papers.get(e, ())}
+            reader_id: {p for e in ids for p in self._papers_sent(e, reader_id)}
             for reader_id, ids in editions.items()
             if ids
         }
+
+    def _load_history(self, wanted: set[int]) -> None:
+        """Paper lists of these editions not seen yet (rows of personal lists: every list's)."""
+        missing = wanted - self._edition_papers.keys() - self._bundle_papers.keys()
+        if not missing:
+            return
+        bundles = []
+        for edition_id, personal, paper_ids in Edition.objects.filter(pk__in=missing).values_list(
+            "pk", "personal", "paper_ids"
+        ):
+            if personal:
+                bundles.append(edition_id)
+            else:
+                self._edition_papers[edition_id] = tuple(paper_ids)
+        if bundles:
+            for bundle in Edition.objects.filter(pk__in=bundles).only(
+                "pk", "digest_date", "frequency", "slug", "reasons"
+            ):
+                self._bundle_papers[bundle.pk] = paper_ids_by_reader(bundle)
+            while len(self._bundle_papers) > max(BUNDLES_KEPT, len(bundles)):
+                self._bundle_papers.popitem(last=False)
+
+    def _papers_sent(self, edition_id: int, reader_id: int) -> tuple[int, ...]:
+        lists = self._bundle_papers.get(edition_id)
+        if lists is not None:
+            return lists.get(reader_id, ())
+        return self._edition_papers.get(edition_id, ())
 
     def _pick(self, reader: DueReader, exclude: set[int]) -> tuple[tuple[int, ...], str]:
         topic_ids = parse_topic_key(reader.topic_key)
@@ -159,10 +183,7 @@ class Planner:
         )
         if not pick.paper_ids:
             return Plan(reader, (), "", {})
-        key = personal_key(
-            frequency=reader.frequency, topic_key=reader.topic_key, paper_ids=pick.paper_ids, why=pick.reasons
-        )
-        return Plan(reader, pick.paper_ids, key, pick.reasons)
+        return Plan(reader, pick.paper_ids, personal_key(reader), pick.reasons)
 
     def plan(self, readers: Sequence[DueReader]) -> list[Plan]:
         """Each reader's final paper list and its edition key (readers with nothing sent
@@ -215,30 +236,49 @@ class Planner:
         for start in range(0, len(shared), RENDER_BATCH):
             new = [self._render(plan) for plan in shared[start : start + RENDER_BATCH]]
             self._edition_ids.update(storage.insert_editions(new))  # a concurrent run's row wins
-        # A personal edition is one reader's: its id is not kept past the chunk (a run keeps
-        # no per-reader state), so a rare list two readers share is looked up again.
         known = {pair: self._edition_ids[pair] for pair in wanted if pair in self._edition_ids}
-        listed = [self._listed(plan) for plan in missing if plan.why is not None]
-        return Editions(known, listed, list(wanted))
+        groups: dict[tuple[dt.date, str], list[Plan]] = {}
+        for plan in missing:
+            if plan.why is not None:
+                groups.setdefault((plan.reader.digest_date, plan.reader.frequency), []).append(plan)
+        bundles = [
+            self._bundle(day, frequency, group[start : start + LIST_BATCH])
+            for (day, frequency), group in groups.items()
+            for start in range(0, len(group), LIST_BATCH)
+        ]
+        return Editions(known, bundles, list(wanted))
 
-    def _listed(self, plan: Plan) -> NewEdition:
-        """A personal edition: its list and reasons (the cards are put together when it is sent)."""
+    def _bundle(self, day: dt.date, frequency: str, plans: Sequence[Plan]) -> Bundled:
+        """One row keeping these readers' personal lists (digest.daily.lists)."""
+        lists = {plan.key: self._listed(plan) for plan in plans}
+        row = NewEdition(
+            digest_date=day,
+            frequency=frequency,
+            topic_key="",
+            content_key=f"lists:{secrets.token_hex(16)}",
+            paper_ids=[],
+            subject=f"{len(lists)} personal list{'s' if len(lists) != 1 else ''}",
+            preheader="",
+            reasons={"lists": lists},
+            slug=new_edition_slug(),
+        )
+        return Bundled(row, [(day, plan.key) for plan in plans])
+
+    def _listed(self, plan: Plan) -> dict[str, Any]:
+        """A personal list: its papers, subject and reasons (its cards are put together when it
+        is sent or viewed)."""
         reader = plan.reader
         index, _ = self.personal(reader.digest_date, reader.frequency)
         names = self._topic_names(reader.topic_key)
         subject, preheader = self._headline(plan, [index.papers[pid] for pid in plan.paper_ids[:3]], names)
-        return NewEdition(
-            digest_date=reader.digest_date,
-            frequency=reader.frequency,
-            topic_key=reader.topic_key,
-            content_key=plan.key,
-            paper_ids=list(plan.paper_ids),
+        return entry(
+            paper_ids=plan.paper_ids,
             subject=subject,
             preheader=preheader,
             reasons=personal_reasons(
                 paper_ids=plan.paper_ids, chips=self._chips_of(plan), why=plan.why or {}, topic_names=names
             ),
-            slug=new_edition_slug(),
+            key=new_key(),
         )
 
     def _topic_names(self, topic_key: str) -> list[str]:
@@ -309,18 +349,28 @@ class Planner:
         return edition
 
 
+class Bundled(NamedTuple):
+    """A row of personal lists to store, and the (date, key) pairs of the plans it keeps."""
+
+    row: NewEdition
+    pairs: list[tuple[dt.date, str]]
+
+
 class Editions(NamedTuple):
-    """A chunk's editions: ids of those stored, and personal rows still to store."""
+    """A chunk's editions: ids of those stored, and rows of personal lists still to store."""
 
     known: dict[tuple[dt.date, str], int]
-    personal: list[NewEdition]
+    personal: list[Bundled]
     wanted: list[tuple[dt.date, str]]
 
     def store(self) -> dict[tuple[dt.date, str], int]:
-        """Store the personal rows (LIST_BATCH at a time); ids for every (date, key) wanted."""
+        """Store the rows of personal lists; ids for every (date, key) wanted."""
         own: dict[tuple[dt.date, str], int] = {}
-        for start in range(0, len(self.personal), LIST_BATCH):
-            own.update(storage.insert_editions(self.personal[start : start + LIST_BATCH]))
+        if self.personal:
+            ids = storage.insert_editions([b.row for b in self.personal])
+            for bundle in self.personal:
+                row_id = ids[(bundle.row.digest_date, bundle.row.content_key)]
+                own.update((pair, row_id) for pair in bundle.pairs)
         return {pair: own.get(pair) or self.known[pair] for pair in self.wanted}
 
 

@@ -501,7 +501,7 @@ def personalize(content: str, *, preferences_url: str, unsubscribe_url: str, fee
 
 def merged_shell(renderer: CardRenderer, *, digest_date: dt.date, frequency: str) -> tuple[str, str]:
     """(HTML, text) of the email around the cards with every value of an edition left as an ESP
-    merge field, for one batch call carrying many personal editions: in the HTML part a value
+    merge field, for one batch call carrying many personal lists: in the HTML part a value
     is named "<name>_html" (escaped), in the text part "<name>"; see `merge_values`."""
     html, text = renderer.shell(digest_date=digest_date, frequency=frequency, web_view=True)
     field = settings.DIGEST_MERGE_FIELD
@@ -518,7 +518,7 @@ def merge_values(
     topic_names: Sequence[str],
     web_url: str,
 ) -> dict[str, str]:
-    """One personal edition's merge data for `merged_shell` but its cards ("cards_html" and
+    """One personal list's merge data for `merged_shell` but its cards ("cards_html" and
     "cards", which hold a reader's own feedback token: `cards_body` per reader)."""
     values = {
         "subject": subject,

@@ -41,6 +41,7 @@ from digest.daily.collection import rare_collections
 from digest.daily.edition_rows import FIELDS as EDITION_FIELDS
 from digest.daily.edition_rows import EditionRow, edition_rows
 from digest.daily.healing import HealReport, settle_claim
+from digest.daily.lists import Bundle, PersonalList, list_for
 from digest.daily.rendering import RenderedDigest, merge_fields, personalize
 from digest.daily.send_errors import SendVerdict, TransientSendError, send_verdict
 from digest.models import Delivery, Edition
@@ -69,7 +70,7 @@ class Addressee(Protocol):
 
 def build_digest_message(
     *,
-    rendered_or_edition: RenderedDigest | Edition,
+    rendered_or_edition: RenderedDigest | Edition | PersonalList,
     subscriber: Addressee,
     delivery_id: int | None = None,
     test: bool = False,
@@ -288,9 +289,12 @@ def _interrupted(chunk: _Chunk, in_flight: Sequence[Claimed], error: BaseExcepti
     chunk.give_back("the send was interrupted before this row was sent")
 
 
-def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition], token: str) -> ChunkResult:
-    """Send one message per claimed delivery, in id order, over one connection; record each
-    outcome before the next send."""
+def send_claimed(
+    deliveries: Sequence[Claimed], items: Mapping[int, Edition | PersonalList], token: str
+) -> ChunkResult:
+    """Send one message per claimed delivery (`items`: what each delivery id sends, an edition
+    or the reader's personal list), in id order, over one connection; record each outcome
+    before the next send."""
     chunk = _Chunk(deliveries, token)
     connection = get_connection()
     try:
@@ -306,7 +310,7 @@ def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition], to
             with log_context(deliveries=delivery.pk):
                 try:
                     message = build_digest_message(
-                        rendered_or_edition=editions[delivery.edition_id],
+                        rendered_or_edition=items[delivery.pk],
                         subscriber=delivery.subscriber,
                         delivery_id=delivery.pk,
                         connection=connection,
@@ -349,11 +353,13 @@ def send_claimed(deliveries: Sequence[Claimed], editions: dict[int, Edition], to
 
 def send_batch(deliveries: Sequence[Claimed], editions: Mapping[int, EditionRow], token: str) -> ChunkResult:
     """One ESP call per shared edition in the chunk, and one per PERSONAL_BATCH readers of
-    personal editions (their cards in the merge data), with per-recipient merge_data / headers /
+    personal lists (their cards in the merge data), with per-recipient merge_data / headers /
     metadata. Rejections are written at once; accepted recipients in one write at the end."""
     chunk = _Chunk(deliveries, token)
+    lists = _lists(deliveries, editions, chunk)
+    deliveries = [d for d in deliveries if d.pk in lists or not editions[d.edition_id].personal]
     groups: dict[tuple[str, object, str] | int, list[Claimed]] = {}
-    load_papers(editions.values())  # one query; merge data per batch below
+    load_papers(list(lists.values()))  # one query; merge data per batch below
     for delivery in deliveries:
         edition = editions[delivery.edition_id]
         key: tuple[str, object, str] | int = (
@@ -369,7 +375,7 @@ def send_batch(deliveries: Sequence[Claimed], editions: Mapping[int, EditionRow]
             for start in range(0, len(group), size):
                 batch = group[start : start + size]
                 with log_context(deliveries=[d.pk for d in batch]):
-                    personal = merged(editions[d.edition_id] for d in batch) if isinstance(key, tuple) else {}
+                    personal = merged(lists[d.pk] for d in batch) if isinstance(key, tuple) else {}
                     message = _batch_message(batch, editions, personal, links)
                     in_flight = batch
                     try:
@@ -399,17 +405,40 @@ class _BreakerOpen(Exception):
     """Internal: leave the batch loops."""
 
 
+MISSING_LIST = "the reader's personal list is missing from its edition"
+
+
+def _lists(
+    deliveries: Sequence[Claimed], editions: Mapping[int, Bundle], chunk: _Chunk
+) -> dict[int, PersonalList]:
+    """Each delivery's personal list, by delivery id (deliveries of shared editions have none).
+    A delivery whose list is missing (its row was changed by hand) cannot be sent: failed."""
+    found: dict[int, PersonalList] = {}
+    for d in deliveries:
+        edition = editions[d.edition_id]
+        if not edition.personal:
+            continue
+        item = list_for(edition, d.subscriber.pk)
+        if item is None:
+            logger.error("delivery %s: %s", d.pk, MISSING_LIST)
+            chunk.record(d, outcome=Delivery.Status.FAILED, error=MISSING_LIST)
+            chunk.result.failed += 1
+        else:
+            found[d.pk] = item
+    return found
+
+
 def _batch_message(
     group: Sequence[Claimed],
     editions: Mapping[int, EditionRow],
     personal: dict[int, Merged],
     links: LinkMaker,
 ) -> AnymailMessage:
-    """The ESP call for readers of one shared edition, or of personal editions of one day."""
+    """The ESP call for readers of one shared edition, or of personal lists of one day."""
     first = editions[group[0].edition_id]
     field = settings.DIGEST_MERGE_FIELD
     if first.personal:
-        (html, text), _, _ = personal[first.pk]
+        (html, text), _, _ = personal[group[0].subscriber.pk]
         subject = field.replace("NAME", "subject")
     else:
         html, text, subject = merge_fields(first.html), merge_fields(first.text), first.subject
@@ -426,7 +455,7 @@ def _batch_message(
         prefs, unsub, feedback = reader_links(links, d.subscriber.token_key)
         data = {"preferences_url": prefs, "unsubscribe_url": unsub, "feedback_token": feedback}
         if first.personal:  # an ESP fills no merge field inside merge data: the token goes in here
-            _, own, cards = personal[d.edition_id]
+            _, own, cards = personal[d.subscriber.pk]
             data.update(own)
             data.update(cards.merge_data(feedback))
         message.merge_data[d.subscriber.email] = data
@@ -503,5 +532,13 @@ def send_claim(deliveries: Sequence[Claimed], token: str) -> ChunkResult:
     if settings.DIGEST_SEND_MODE == "batch":
         return send_batch(deliveries, edition_rows(wanted), token)
     editions = Edition.objects.only(*EDITION_FIELDS).in_bulk(wanted)
-    assemble(editions.values())  # personal editions: their cards put together here
-    return send_claimed(deliveries, editions, token)
+    chunk = _Chunk(deliveries, token)
+    lists = _lists(deliveries, editions, chunk)
+    items: dict[int, Edition | PersonalList] = {
+        d.pk: lists.get(d.pk) or editions[d.edition_id] for d in deliveries
+    }
+    assemble(items.values())  # personal lists: their cards put together here
+    sendable = [d for d in deliveries if d.pk in lists or not editions[d.edition_id].personal]
+    result = send_claimed(sendable, items, token)
+    result.failed += chunk.result.failed
+    return result

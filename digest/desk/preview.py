@@ -17,6 +17,7 @@ from django.utils import timezone
 from digest.daily.assembly import assemble
 from digest.daily.due import DueReader
 from digest.daily.editions import Planner
+from digest.daily.lists import PersonalList, list_for
 from digest.daily.rendering import chips_for
 from digest.daily.sending import build_digest_message
 from digest.models import Edition, Feedback, Paper
@@ -40,7 +41,7 @@ class DigestPreview:
     papers: list[Paper] = field(default_factory=list)
     reader: Subscriber | None = None
     topics: list[Topic] = field(default_factory=list)
-    edition: Edition | None = None
+    edition: Edition | PersonalList | None = None
     # Why each paper is there: its topics, and for a personal list the reader's own reasons.
     why: list[tuple[Paper, list[str]]] = field(default_factory=list)
     interests: dict[str, list[str]] = field(default_factory=dict)
@@ -90,8 +91,10 @@ def preview_digest(
 ) -> tuple[DigestPreview, AnymailMessage]:
     """Plan, render and build a reader's (or a topic set's) digest exactly as the dispatcher would.
 
-    The edition is looked up or stored by content key, the same get-or-create the dispatcher
-    uses, so the dispatcher later sends this very edition. Sends nothing; creates no Delivery.
+    A shared edition is looked up or stored by content key, the same get-or-create the
+    dispatcher uses, so the dispatcher later sends this very edition; a reader's personal list
+    is stored in a row of its own (the dispatcher stores its own list in its chunk's row).
+    Sends nothing; creates no Delivery.
     Raises NothingToSend on a quiet day.
     """
     target = reader if reader is not None else _stand_in_reader(topics, stand_in_email)
@@ -101,7 +104,10 @@ def preview_digest(
     if not plan.key:
         raise NothingToSend("no new papers for these topics on that date")
     edition_id = planner.editions_for([plan])[(digest_date, plan.key)]
-    edition = Edition.objects.get(pk=edition_id)
+    stored = Edition.objects.get(pk=edition_id)
+    edition = list_for(stored, due.pk) if stored.personal else stored
+    if edition is None:  # only a row changed by hand since it was written
+        raise NothingToSend("the personal list is missing from its edition")
     assemble([edition])
     message = build_digest_message(rendered_or_edition=edition, subscriber=target)
     html = next((str(content) for content, mimetype in message.alternatives if mimetype == "text/html"), "")
@@ -134,9 +140,9 @@ def preview_digest(
     return preview, message
 
 
-def _why(edition: Edition, papers: Sequence[Paper]) -> list[tuple[Paper, list[str]]]:
+def _why(edition: Edition | PersonalList, papers: Sequence[Paper]) -> list[tuple[Paper, list[str]]]:
     """Each paper with why it is in this edition: topic names, then a personal list's reasons."""
-    if edition.personal:
+    if isinstance(edition, PersonalList):
         stored = (edition.reasons or {}).get("papers") or {}
         return [
             (

@@ -34,12 +34,18 @@ class EditionAdmin(ReadOnlyAdmin):
     exclude = ["papers", "html"]
     readonly_fields = ["web_view", "paper_count"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Edition]:
+        # A row of personal lists holds hundreds of lists: the list page reads none of them.
+        return super().get_queryset(request).defer("html", "text", "reasons")
+
     @admin.display(description="papers")
     def paper_count(self, obj: Edition) -> int:
         return len(obj.paper_ids or [])
 
     @admin.display(description="web view")
     def web_view(self, obj: Edition) -> str:
+        if obj.personal:  # each list has its own address (digest.daily.lists), not the row
+            return "-"
         try:
             url = reverse("digest:edition", args=[obj.slug])
         except NoReverseMatch:
@@ -83,6 +89,14 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Actions need change permission; the form itself stays read-only (readonly_fields).
         return request.user.has_perm("digest.change_delivery")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
+        # The list shows an edition's subject, not its HTML or a row of personal lists.
+        return (
+            super()
+            .get_queryset(request)
+            .defer("edition__html", "edition__text", "edition__reasons", "edition__paper_ids")
+        )
 
     @admin.display(description="edition")
     def edition_link(self, obj: Delivery) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from digest.models import Delivery, Feedback
+from digest.daily.lists import list_for
+from digest.models import Delivery, Edition, Feedback
 from subscriptions.models import Subscriber
 from subscriptions.signals import reader_data_requested
 
@@ -32,7 +33,7 @@ def reader_data(sender: object, subscriber: Subscriber, **kwargs: object) -> dic
             {
                 "digest_date": d.digest_date.isoformat(),
                 "status": d.status,
-                "subject": d.edition.subject if d.edition else "",
+                "subject": _subject(d.edition, subscriber),
                 "sent_at": d.sent_at.isoformat() if d.sent_at else None,
                 "opened_at": d.opened_at.isoformat() if d.opened_at else None,
                 "clicked_at": d.clicked_at.isoformat() if d.clicked_at else None,
@@ -40,3 +41,13 @@ def reader_data(sender: object, subscriber: Subscriber, **kwargs: object) -> dic
             for d in deliveries
         ],
     }
+
+
+def _subject(edition: Edition | None, subscriber: Subscriber) -> str:
+    """A delivery's subject line: its edition's, or the reader's own list's."""
+    if edition is None:
+        return ""
+    if not edition.personal:
+        return edition.subject
+    own = list_for(edition, subscriber.pk)
+    return own.subject if own else ""

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 
 from digest.catalog.ranking import latest_listing_day
 from digest.catalog.similarity import similar_papers
+from digest.daily.lists import PersonalList, list_at
 from digest.models import Edition
 from digest.readers.feedback import feedback_on
 from digest.web import listing
@@ -162,10 +163,22 @@ def paper_detail(request: HttpRequest, paper_id: str) -> HttpResponse:
 
 
 @require_safe
-@cache_control(public=True, max_age=3600)
-def edition_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def edition_detail(request: HttpRequest, slug: str, reader: str | None = None) -> HttpResponse:
+    """An edition's web copy; a personal list's at its own address (digest.daily.lists), which
+    a row of lists alone does not show."""
     edition = get_object_or_404(Edition, slug=slug)
-    response = HttpResponse(public_edition_html(edition), content_type="text/html; charset=utf-8")
+    shown: Edition | PersonalList | None = edition
+    if edition.personal:
+        shown = list_at(edition, reader)
+    elif reader is not None:
+        shown = None
+    if shown is None:
+        raise Http404("no such digest")
+    response = HttpResponse(public_edition_html(shown), content_type="text/html; charset=utf-8")
     # The address is unguessable on purpose: keep it out of search engines.
     response["X-Robots-Tag"] = "noindex, nofollow"
+    if edition.personal:
+        patch_cache_control(response, private=True, max_age=3600)
+    else:
+        patch_cache_control(response, public=True, max_age=3600)
     return response

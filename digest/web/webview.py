@@ -1,4 +1,5 @@
-"""The public "view in browser" copy of an Edition: the email's HTML without personal links."""
+"""The "view in browser" copy of an Edition or a personal list: the email's HTML without
+personal links."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from functools import partial
 from django.urls import reverse
 from django.utils.html import escape
 
-from digest.daily.assembly import assemble
+from digest.daily.assembly import assemble, edition_url
+from digest.daily.lists import PersonalList
 from digest.daily.rendering import PLACEHOLDERS
 from digest.models import Edition
 from subscriptions.links import absolute
@@ -63,12 +65,12 @@ def _without_personal_links(html: str, signup: str, own_url: str) -> str:
     return _HREF.sub(_swap, html)
 
 
-def public_edition_html(edition: Edition) -> str:
-    """The edition's HTML with no reader's links (preferences become a sign-up link,
-    unsubscribe is dropped) and a short banner saying this is the web copy."""
+def public_edition_html(edition: Edition | PersonalList) -> str:
+    """The edition's (or list's) HTML with no reader's links (preferences become a sign-up
+    link, unsubscribe is dropped) and a short banner saying this is the web copy."""
     assemble([edition])
     signup = absolute(reverse("subscriptions:signup"))
-    own_url = absolute(reverse("digest:edition", args=[edition.slug]))
+    own_url = edition_url(edition.slug)
     html = _FEEDBACK.sub("", edition.html)  # "more / less like this" is a reader's own
     html = html.replace(f"?r={_feedback_placeholder()}", "")  # paper pages: no reader
     html = _without_personal_links(html, signup, own_url)

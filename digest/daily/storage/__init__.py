@@ -91,7 +91,7 @@ def recent_editions(readers: Sequence[ReaderDay]) -> dict[int, list[int]]:
 
 
 def insert_editions(new: Sequence[Edition | NewEdition]) -> EditionIds:
-    """Store rendered editions (and their paper links) and personal edition rows; a row a
+    """Store rendered editions (and their paper links) and rows of personal lists; a row a
     concurrent run stored first wins. Ids by (date, content key), for every edition given."""
     if not new:
         return {}

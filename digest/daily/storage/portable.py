@@ -81,7 +81,7 @@ def link_papers(new: Sequence[Edition | NewEdition], ids: EditionIds) -> None:
 
 
 def insert_editions(new: Sequence[Edition | NewEdition]) -> EditionIds:
-    """Store rendered editions and their paper links, and personal edition rows (a row a
+    """Store rendered editions and their paper links, and rows of personal lists (a row a
     concurrent run stored first wins); ids by (date, content key)."""
     rows = [e if isinstance(e, Edition) else Edition(**e._asdict()) for e in new]
     Edition.objects.bulk_create(rows, ignore_conflicts=True)

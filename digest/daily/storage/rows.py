@@ -41,9 +41,8 @@ class NewDelivery(NamedTuple):
 
 
 class NewEdition(NamedTuple):
-    """A personal Edition row to insert (its list and reasons; no rendered HTML): a plain
-    tuple, since a run writes hundreds of thousands of them and a model instance each cost
-    more than writing it. The same names as Edition's fields."""
+    """A row of personal lists to insert (digest.daily.lists; no rendered HTML): a plain
+    tuple with the same names as Edition's fields."""
 
     digest_date: dt.date
     frequency: str
