@@ -18,6 +18,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, transaction
 from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from digest.daily.storage import portable
 from digest.daily.storage.arrays import date_array, int_array
@@ -74,6 +75,17 @@ WITH inserted AS (
 SELECT id, digest_date, content_key FROM inserted
 """
 _EMPTY_STAGE_SQL = f"DELETE FROM {_STAGE}"  # noqa: S608 - a fixed name
+# Binary COPY: text crosses as it is (no escaping of a 45 KB rendered edition), about a third
+# of the client's time a row and half the server's.
+_COPY_SQL = f"COPY {_STAGE} ({', '.join(_EDITION_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_STAGE_TYPES = [
+    "date", "text", "text", "text", "jsonb", "text", "text", "text", "text", "boolean", "jsonb", "text"
+]  # fmt: skip
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
 _staged: weakref.WeakSet[Any] = weakref.WeakSet()  # connections whose session has the table
 
 
@@ -93,13 +105,14 @@ def insert_editions(new: Sequence[Edition | NewEdition]) -> EditionIds:
         raw = connection.connection
         if nested or raw not in _staged:
             cursor.execute(_STAGE_SQL)
-        with cursor.cursor.copy(f"COPY {_STAGE} ({', '.join(_EDITION_COLUMNS)}) FROM STDIN") as copy:
+        with cursor.cursor.copy(_COPY_SQL) as copy:
+            copy.set_types(_STAGE_TYPES)
             for e in new:
                 copy.write_row(
                     (
-                        e.digest_date, e.frequency, e.topic_key, e.content_key, json.dumps(list(e.paper_ids)),
+                        e.digest_date, e.frequency, e.topic_key, e.content_key, Jsonb(list(e.paper_ids)),
                         e.subject, e.preheader, e.html, e.text, e.personal,
-                        json.dumps(e.reasons, ensure_ascii=False), e.slug,
+                        Jsonb(e.reasons, dumps=_json_text), e.slug,
                     )
                 )  # fmt: skip
         cursor.execute(sql, [timezone.now()])
