@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,25 +33,6 @@ _CARD_FIELDS = (
     "github_repo", "project_page", "abs_link", "pdf_link", "editor_note", "pinned",
     "pinned_from", "pinned_until", "on_arxiv", "source", "listed_on",
 )  # fmt: skip
-
-
-def personal_reasons(
-    *,
-    paper_ids: Sequence[int],
-    chips: Mapping[int, Sequence[str]],
-    why: Mapping[int, Sequence[str]],
-    topic_names: Sequence[str],
-) -> dict[str, Any]:
-    """What a personal list stores besides its paper ids: per paper its topic chips and why it
-    is there, each left out when empty (a smaller row to write)."""
-    papers: dict[str, dict[str, Sequence[str]]] = {}
-    for pid in paper_ids:
-        own_chips, own_why = chips.get(pid), why.get(pid)
-        if own_chips:
-            papers[str(pid)] = {"chips": own_chips, "why": own_why} if own_why else {"chips": own_chips}
-        elif own_why:
-            papers[str(pid)] = {"why": own_why}
-    return {"topics": list(topic_names), "papers": papers}
 
 
 class _Shelf:

@@ -20,10 +20,9 @@ from django.utils import timezone
 
 from digest.catalog.rules import PaperText
 from digest.daily import storage
-from digest.daily.assembly import personal_reasons
 from digest.daily.candidates import CandidatePool, parse_topic_key
 from digest.daily.due import DueReader
-from digest.daily.lists import entry, new_key, paper_ids_by_reader, reader_key
+from digest.daily.lists import entry, new_key, paper_ids_by_reader, reader_key, row_reasons
 from digest.daily.personal import DayIndex, Likeness, Profile, pick_personal
 from digest.daily.rendering import CardRenderer, preheader_for, render_digest, subject_line
 from digest.daily.storage import NewEdition
@@ -75,6 +74,7 @@ class Planner:
         self._subjects: dict[tuple[dt.date, str, int, int], str] = {}
         self._chips: dict[tuple[dt.date, str, str], dict[int, list[str]]] = {}
         self._names: dict[str, list[str]] = {}
+        self._name_at: tuple[str | None, dict[str, int]] = (None, {})
 
     def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
         key = (digest_date, frequency)
@@ -251,6 +251,7 @@ class Planner:
     def _bundle(self, day: dt.date, frequency: str, plans: Sequence[Plan]) -> Bundled:
         """One row keeping these readers' personal lists (digest.daily.lists)."""
         lists = {plan.key: self._listed(plan) for plan in plans}
+        sets = {plan.reader.topic_key: self._topic_names(plan.reader.topic_key) for plan in plans}
         row = NewEdition(
             digest_date=day,
             frequency=frequency,
@@ -259,7 +260,7 @@ class Planner:
             paper_ids=[],
             subject=f"{len(lists)} personal list{'s' if len(lists) != 1 else ''}",
             preheader="",
-            reasons={"lists": lists},
+            reasons=row_reasons(lists, sets),
             slug=new_edition_slug(),
         )
         return Bundled(row, [(day, plan.key) for plan in plans])
@@ -271,15 +272,23 @@ class Planner:
         index, _ = self.personal(reader.digest_date, reader.frequency)
         names = self._topic_names(reader.topic_key)
         subject, preheader = self._headline(plan, [index.papers[pid] for pid in plan.paper_ids[:3]], names)
+        at = self._name_indexes(reader.topic_key, names)
+        chips = self._chips_of(plan)
         return entry(
             paper_ids=plan.paper_ids,
+            topic_key=reader.topic_key,
+            chips=[[at[name] for name in chips.get(pid, ())] for pid in plan.paper_ids],
+            why=plan.why or {},
             subject=subject,
             preheader=preheader,
-            reasons=personal_reasons(
-                paper_ids=plan.paper_ids, chips=self._chips_of(plan), why=plan.why or {}, topic_names=names
-            ),
             key=new_key(),
         )
+
+    def _name_indexes(self, topic_key: str, names: list[str]) -> dict[str, int]:
+        """A topic set's names → their place in it (what a list's chips keep)."""
+        if self._name_at[0] != topic_key:
+            self._name_at = (topic_key, {name: n for n, name in enumerate(names)})
+        return self._name_at[1]
 
     def _topic_names(self, topic_key: str) -> list[str]:
         """The names of a topic set's topics (kept for the current set)."""

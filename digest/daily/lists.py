@@ -60,10 +60,31 @@ def new_key() -> str:
 
 
 def entry(
-    *, paper_ids: Sequence[int], subject: str, preheader: str, reasons: dict[str, Any], key: str
+    *,
+    paper_ids: Sequence[int],
+    topic_key: str,
+    chips: Sequence[Sequence[int]],
+    why: Mapping[int, Sequence[str]],
+    subject: str,
+    preheader: str,
+    key: str,
 ) -> dict[str, Any]:
-    """What a row keeps of one list (digest.daily.editions writes it)."""
-    return {"ids": list(paper_ids), "subject": subject, "preheader": preheader, "why": reasons, "key": key}
+    """What a row keeps of one list (digest.daily.editions writes it), kept small: a run
+    writes a fifth of a million. Its topic names are the row's, once per topic set
+    (`sets`); `chips[n]` are indexes into them for paper n; `why` only for papers that have a
+    reason of their own."""
+    item: dict[str, Any] = {"ids": list(paper_ids), "set": topic_key, "subject": subject}
+    item["preheader"], item["key"] = preheader, key
+    if any(chips):
+        item["chips"] = chips
+    if why:
+        item["why"] = {str(pid): list(lines) for pid, lines in why.items()}
+    return item
+
+
+def row_reasons(lists: Mapping[str, Any], sets: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """A row's `reasons`: its lists by reader, and the topic names of their topic sets."""
+    return {"sets": dict(sets), "lists": dict(lists)}
 
 
 def reader_key(reader_id: int) -> str:
@@ -102,17 +123,37 @@ def list_at(bundle: Bundle, part: str | None) -> PersonalList | None:
 
 
 def _made(bundle: Bundle, reader_id: int, found: Mapping[str, Any]) -> PersonalList:
+    paper_ids = [int(pid) for pid in found.get("ids") or []]
+    reasons = found.get("reasons")  # a list written before lists were kept small (migration 0013)
+    if not isinstance(reasons, dict):
+        reasons = _expanded(bundle, found, paper_ids)
     return PersonalList(
         edition_id=bundle.pk or 0,
         reader_id=reader_id,
         digest_date=bundle.digest_date,
         frequency=bundle.frequency,
-        paper_ids=[int(pid) for pid in found.get("ids") or []],
+        paper_ids=paper_ids,
         subject=str(found.get("subject", "")),
         preheader=str(found.get("preheader", "")),
-        reasons=found.get("why") or {},
+        reasons=reasons,
         slug=f"{bundle.slug}/{reader_id}-{found.get('key', '')}",
     )
+
+
+def _expanded(bundle: Bundle, found: Mapping[str, Any], paper_ids: Sequence[int]) -> dict[str, Any]:
+    """A small list's reasons in the shape putting it together reads: its topic names, and per
+    paper its chips (topic names) and why it is there."""
+    sets = bundle.reasons.get("sets") if isinstance(bundle.reasons, dict) else None
+    names = list((sets or {}).get(str(found.get("set", ""))) or [])
+    chips = found.get("chips") or []
+    why = found.get("why") or {}
+    papers: dict[str, dict[str, list[str]]] = {}
+    for n, pid in enumerate(paper_ids):
+        own = [names[i] for i in (chips[n] if n < len(chips) else []) if 0 <= i < len(names)]
+        lines = list(why.get(str(pid)) or [])
+        if own or lines:
+            papers[str(pid)] = {"chips": own, "why": lines}
+    return {"topics": names, "papers": papers}
 
 
 def paper_ids_by_reader(bundle: Bundle) -> dict[int, tuple[int, ...]]:

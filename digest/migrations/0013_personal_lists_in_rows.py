@@ -24,7 +24,7 @@ def into_rows(apps: Any, schema_editor: Any) -> None:
             "ids": list(edition.paper_ids or []),
             "subject": edition.subject,
             "preheader": edition.preheader,
-            "why": reasons,
+            "reasons": reasons,
             "key": key,
         }
         edition.reasons = {"lists": {f"r{reader}": dict(item) for reader in readers}}
@@ -40,8 +40,11 @@ def back_to_editions(apps: Any, schema_editor: Any) -> None:
             continue
         first = next(iter(lists.values()), None) or {}
         edition.paper_ids = list(first.get("ids") or [])
-        edition.reasons = first.get("why") or {}
-        edition.save(update_fields=["reasons", "paper_ids"])
+        edition.subject, edition.preheader = first.get("subject", ""), first.get("preheader", "")
+        names = ((edition.reasons or {}).get("sets") or {}).get(first.get("set", "")) or []
+        why = {pid: {"why": lines} for pid, lines in (first.get("why") or {}).items()}
+        edition.reasons = first.get("reasons") or {"topics": names, "papers": why}
+        edition.save(update_fields=["reasons", "paper_ids", "subject", "preheader"])
 
 
 class Migration(migrations.Migration):

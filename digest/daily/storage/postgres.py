@@ -86,6 +86,7 @@ _STAGE_TYPES = [
 def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
+
 _staged: weakref.WeakSet[Any] = weakref.WeakSet()  # connections whose session has the table
 
 

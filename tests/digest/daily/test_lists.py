@@ -172,3 +172,22 @@ def test_a_personal_edition_written_before_becomes_a_row_of_its_list(client, cat
     assert not shared.personal
     body = client.get(reverse("digest:edition", args=[old.slug])).content.decode()  # the old address
     assert paper.title in body
+
+
+def test_a_row_keeps_its_topic_names_once_and_each_list_reads_back_whole(catalog):
+    llm, topical, *_ = catalog
+    readers = three_readers(llm)
+    dispatched_and_sent()
+    row = Edition.objects.get(personal=True)
+    assert row.reasons["sets"] == {str(llm.pk): ["LLM"]}  # once for the three lists of that set
+    for reader in readers:
+        stored = row.reasons["lists"][f"r{reader.pk}"]
+        assert stored["chips"]  # places in the set's names, not the names
+        assert all(isinstance(n, int) for chips in stored["chips"] for n in chips)
+        own = list_for(row, reader.pk)
+        assert own.reasons["topics"] == ["LLM"]
+        for paper in topical:
+            if paper.pk in own.paper_ids:
+                assert own.reasons["papers"][str(paper.pk)]["chips"] == ["LLM"]
+    hedy = list_for(row, readers[0].pk)
+    assert any("you follow Hedy Lamarr" in entry["why"] for entry in hedy.reasons["papers"].values())
