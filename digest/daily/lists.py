@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+_DIGITS = re.compile(r"[0-9]{1,18}")  # a reader id as written in a list's name or address
 
 
 class Bundle(Protocol):
@@ -100,7 +103,7 @@ def raw_lists(bundle: Bundle) -> Mapping[str, Any]:
 def list_for(bundle: Bundle, reader_id: int) -> PersonalList | None:
     """The reader's list in this row, or None."""
     found = raw_lists(bundle).get(reader_key(reader_id))
-    return None if found is None else _made(bundle, reader_id, found)
+    return _made(bundle, reader_id, found) if isinstance(found, dict) else None
 
 
 def list_at(bundle: Bundle, part: str | None) -> PersonalList | None:
@@ -112,12 +115,15 @@ def list_at(bundle: Bundle, part: str | None) -> PersonalList | None:
             return None
         ((name, found),) = lists.items()
         reader = name[1:]
-        return _made(bundle, int(reader), found) if reader.isdigit() else None
+        usable = _DIGITS.fullmatch(reader) and isinstance(found, dict)
+        return _made(bundle, int(reader), found) if usable else None
     reader, _, key = part.partition("-")
-    if not reader.isdigit() or not key:
+    if not _DIGITS.fullmatch(reader) or not key:
         return None
     found = lists.get(f"r{reader}")
-    if not isinstance(found, dict) or not hmac.compare_digest(str(found.get("key", "")), key):
+    if not isinstance(found, dict) or not hmac.compare_digest(
+        str(found.get("key", "")).encode(), key.encode()
+    ):
         return None
     return _made(bundle, int(reader), found)
 
@@ -161,5 +167,5 @@ def paper_ids_by_reader(bundle: Bundle) -> dict[int, tuple[int, ...]]:
     return {
         int(name[1:]): tuple(found.get("ids") or [])
         for name, found in raw_lists(bundle).items()
-        if name[1:].isdigit() and isinstance(found, dict)
+        if _DIGITS.fullmatch(name[1:]) and isinstance(found, dict)
     }

@@ -73,7 +73,14 @@ def test_each_list_is_read_at_its_own_address_and_nobody_elses(client, catalog):
     first, second = (list_for(row, r.pk) for r in readers[:2])
     stolen = f"{row.slug}/{second.reader_id}-{first.slug.rsplit('-', 1)[1]}"
     no_key = f"{row.slug}/{second.reader_id}"
-    for wrong in (stolen, row.slug, f"{row.slug}/x-y", no_key, f"{row.slug}/99999-abc"):
+    odd = [
+        f"{row.slug}/x-y",
+        f"{row.slug}/²-abc",
+        f"{row.slug}/{'9' * 40}-abc",
+        f"{row.slug}/99999-abc",
+        f"{row.slug}/{second.reader_id}-ü",
+    ]
+    for wrong in (stolen, row.slug, no_key, *odd):
         assert client.get(web(wrong)).status_code == 404, wrong
 
 
