@@ -114,6 +114,8 @@ class Planner:
 
     def _load_history(self, wanted: set[int]) -> None:
         """Paper lists of these editions not seen yet (rows of personal lists: every list's)."""
+        for kept in wanted & self._bundle_papers.keys():
+            self._bundle_papers.move_to_end(kept)  # the least recently wanted go first
         missing = wanted - self._edition_papers.keys() - self._bundle_papers.keys()
         if not missing:
             return
@@ -130,8 +132,11 @@ class Planner:
                 "pk", "digest_date", "frequency", "slug", "reasons"
             ):
                 self._bundle_papers[bundle.pk] = paper_ids_by_reader(bundle)
-            while len(self._bundle_papers) > max(BUNDLES_KEPT, len(bundles)):
-                self._bundle_papers.popitem(last=False)
+            while len(self._bundle_papers) > BUNDLES_KEPT:
+                oldest = next(iter(self._bundle_papers))
+                if oldest in wanted:  # every row kept is wanted now: keep them all this time
+                    break
+                del self._bundle_papers[oldest]
 
     def _papers_sent(self, edition_id: int, reader_id: int) -> tuple[int, ...]:
         lists = self._bundle_papers.get(edition_id)

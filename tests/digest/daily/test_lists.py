@@ -112,6 +112,45 @@ def test_the_next_day_a_personal_reader_gets_no_paper_again(catalog):
     assert set(second) <= {p.pk for p in later} | {p.pk for p in topical}
 
 
+def test_a_history_over_more_rows_than_are_kept_decoded_still_holds_every_day(catalog, monkeypatch):
+    """The planner keeps the paper ids of a few rows of lists decoded; rows a reader's history
+    needs now are never dropped for it, however few are kept."""
+    from digest.daily import editions
+
+    monkeypatch.setattr(editions, "BUNDLES_KEPT", 1)
+    llm, *_ = catalog
+    reader = personal_reader(llm, keywords=("KV cache",))
+    other = personal_reader(llm, authors=("Ada Lovelace",))
+    sent: list[int] = []
+    for day in range(3):
+        for n in range(5):
+            PaperTopicFactory(
+                paper=PaperFactory(title=f"LLM day {day} {n}", listed_on=DAY, upvotes=1), topic=llm
+            )
+        now = NOW + dt.timedelta(days=day)
+        with time_machine.travel(now, tick=False):
+            dispatched_and_sent(now)
+        delivery = Delivery.objects.get(subscriber=reader, digest_date=now.date())
+        todays = list_for(delivery.edition, reader.pk).paper_ids
+        assert len(todays) == 5
+        assert not set(todays) & set(sent), f"day {day} repeats a paper"
+        sent += todays
+    assert Edition.objects.filter(personal=True).count() == 3
+    assert Delivery.objects.filter(subscriber=other, status=Delivery.Status.SENT).count() == 3
+
+    # One planner, chunk after chunk: a row decoded for an earlier chunk and wanted again
+    # stays while newer rows come in.
+    from digest.daily.due import DueReader
+
+    first, second, third = Edition.objects.filter(personal=True).order_by("digest_date")
+    planner = editions.Planner(now=NOW)
+    due = DueReader.for_subscriber(reader, DAY + dt.timedelta(days=3))
+    lists = [list_for(row, reader.pk).paper_ids for row in (first, second, third)]
+    assert planner._history([due._replace(recent_editions=[first.pk])]) == {reader.pk: set(lists[0])}
+    got = planner._history([due._replace(recent_editions=[first.pk, second.pk, third.pk])])
+    assert got == {reader.pk: set(lists[0]) | set(lists[1]) | set(lists[2])}
+
+
 def test_past_digests_and_the_export_give_a_readers_own_subject_and_address(client, catalog):
     readers = three_readers(catalog[0])
     dispatched_and_sent()
