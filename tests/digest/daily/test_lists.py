@@ -16,14 +16,13 @@ from django.urls import reverse
 
 from digest.daily.assembly import edition_url
 from digest.daily.dispatch import dispatch_due
-from digest.daily.lists import list_for
 from digest.daily.sending import send_chunk
 from digest.models import Delivery, Edition, Paper
 from digest.readers.export import reader_data
 from digest.readers.history import past_digests
 from subscriptions.services import delete_subscriber
 from tests.digest.daily import test_personal
-from tests.digest.daily.test_personal import DAY, NOW, personal_reader
+from tests.digest.daily.test_personal import DAY, NOW, own_list, personal_reader
 from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory
 from tests.sent_mail import first_alternative
 
@@ -59,7 +58,7 @@ def test_each_list_is_read_at_its_own_address_and_nobody_elses(client, catalog):
     dispatched_and_sent()
     (row,) = Edition.objects.filter(personal=True)
     for reader in readers:
-        own = list_for(row, reader.pk)
+        own = own_list(row, reader.pk)
         message = next(m for m in mail.outbox if m.to == [reader.email])
         url = web(own.slug)
         assert url in first_alternative(message)  # "view in browser" is the reader's own page
@@ -70,7 +69,7 @@ def test_each_list_is_read_at_its_own_address_and_nobody_elses(client, catalog):
         assert titles
         assert all(title in body for title in titles)
         assert "private" in page["Cache-Control"]
-    first, second = (list_for(row, r.pk) for r in readers[:2])
+    first, second = (own_list(row, r.pk) for r in readers[:2])
     stolen = f"{row.slug}/{second.reader_id}-{first.slug.rsplit('-', 1)[1]}"
     no_key = f"{row.slug}/{second.reader_id}"
     odd = [
@@ -96,7 +95,7 @@ def test_the_next_day_a_personal_reader_gets_no_paper_again(catalog):
     llm, topical, *_ = catalog
     reader = personal_reader(llm, keywords=("KV cache",))
     dispatched_and_sent()
-    first = list_for(Edition.objects.get(personal=True), reader.pk).paper_ids
+    first = own_list(Edition.objects.get(personal=True), reader.pk).paper_ids
     assert len(first) == 5  # papers_per_email
     later = [PaperFactory(title=f"LLM later {n}", listed_on=DAY, upvotes=1) for n in range(3)]
     for paper in later:
@@ -106,7 +105,7 @@ def test_the_next_day_a_personal_reader_gets_no_paper_again(catalog):
         dispatched_and_sent(next_day)
     delivery = Delivery.objects.get(subscriber=reader, digest_date=DAY + dt.timedelta(days=1))
     assert delivery.status == Delivery.Status.SENT
-    second = list_for(delivery.edition, reader.pk).paper_ids
+    second = own_list(delivery.edition, reader.pk).paper_ids
     assert second
     assert not set(first) & set(second)
     assert set(second) <= {p.pk for p in later} | {p.pk for p in topical}
@@ -131,7 +130,7 @@ def test_a_history_over_more_rows_than_are_kept_decoded_still_holds_every_day(ca
         with time_machine.travel(now, tick=False):
             dispatched_and_sent(now)
         delivery = Delivery.objects.get(subscriber=reader, digest_date=now.date())
-        todays = list_for(delivery.edition, reader.pk).paper_ids
+        todays = own_list(delivery.edition, reader.pk).paper_ids
         assert len(todays) == 5
         assert not set(todays) & set(sent), f"day {day} repeats a paper"
         sent += todays
@@ -145,7 +144,7 @@ def test_a_history_over_more_rows_than_are_kept_decoded_still_holds_every_day(ca
     first, second, third = Edition.objects.filter(personal=True).order_by("digest_date")
     planner = editions.Planner(now=NOW)
     due = DueReader.for_subscriber(reader, DAY + dt.timedelta(days=3))
-    lists = [list_for(row, reader.pk).paper_ids for row in (first, second, third)]
+    lists = [own_list(row, reader.pk).paper_ids for row in (first, second, third)]
     assert planner._history([due._replace(recent_editions=[first.pk])]) == {reader.pk: set(lists[0])}
     got = planner._history([due._replace(recent_editions=[first.pk, second.pk, third.pk])])
     assert got == {reader.pk: set(lists[0]) | set(lists[1]) | set(lists[2])}
@@ -156,7 +155,7 @@ def test_past_digests_and_the_export_give_a_readers_own_subject_and_address(clie
     dispatched_and_sent()
     row = Edition.objects.get(personal=True)
     for reader in readers:
-        own = list_for(row, reader.pk)
+        own = own_list(row, reader.pk)
         (past,) = past_digests(sender=None, subscriber=reader)
         assert past.subject == own.subject
         assert past.url.endswith(web(own.slug))
@@ -209,7 +208,7 @@ def test_a_personal_edition_written_before_becomes_a_row_of_its_list(client, cat
     migration.into_rows(apps, None)  # a second run changes nothing
 
     old.refresh_from_db()
-    own = list_for(old, reader.pk)
+    own = own_list(old, reader.pk)
     assert (own.paper_ids, own.subject, own.preheader) == ([paper.pk], "Old list", "Before")
     assert own.reasons["papers"][str(paper.pk)]["why"] == ["matches your keyword “LLM”"]
     assert old.paper_ids == []
@@ -230,10 +229,10 @@ def test_a_row_keeps_its_topic_names_once_and_each_list_reads_back_whole(catalog
         stored = row.reasons["lists"][f"r{reader.pk}"]
         assert stored["chips"]  # places in the set's names, not the names
         assert all(isinstance(n, int) for chips in stored["chips"] for n in chips)
-        own = list_for(row, reader.pk)
+        own = own_list(row, reader.pk)
         assert own.reasons["topics"] == ["LLM"]
         for paper in topical:
             if paper.pk in own.paper_ids:
                 assert own.reasons["papers"][str(paper.pk)]["chips"] == ["LLM"]
-    hedy = list_for(row, readers[0].pk)
+    hedy = own_list(row, readers[0].pk)
     assert any("you follow Hedy Lamarr" in entry["why"] for entry in hedy.reasons["papers"].values())

@@ -17,7 +17,7 @@ from django.urls import reverse
 from digest.catalog.textmodel import to_vector_bytes
 from digest.daily.dispatch import dispatch_due
 from digest.daily.editions import plan_for_subscriber
-from digest.daily.lists import list_for
+from digest.daily.lists import PersonalList, list_for
 from digest.daily.sending import send_chunk
 from digest.models import Delivery, Edition, Feedback, Paper
 from digest.readers.feedback import record_feedback
@@ -73,6 +73,14 @@ def catalog():
     )
     PaperFactory(title="Unrelated botany", abstract="Plants.", listed_on=DAY, upvotes=80)
     return llm, topical, excluded, keyword, authored
+
+
+def own_list(row: Edition | None, reader_id: int) -> PersonalList:
+    """The reader's list in a row of lists (it must be there)."""
+    assert row is not None
+    found = list_for(row, reader_id)
+    assert found is not None
+    return found
 
 
 def personal_reader(topic, **interests):
@@ -220,7 +228,7 @@ def test_batch_mode_sends_personal_editions_in_one_call_that_reads_as_the_single
 
     for reader in readers:
         data = params["merge_data"][reader.email]
-        edition = list_for(Edition.objects.get(deliveries__subscriber=reader), reader.pk)
+        edition = own_list(Edition.objects.get(deliveries__subscriber=reader), reader.pk)
         assemble([edition])
         single = build_digest_message(rendered_or_edition=edition, subscriber=reader)
         feedback = data["feedback_token"]
@@ -259,7 +267,7 @@ def test_personal_batches_each_carry_their_own_readers_cards_and_load_papers_onc
         for email in message.to:
             data = esp_params(message)["merge_data"][email]
             reader = Subscriber.objects.get(email=email)
-            edition = list_for(Edition.objects.get(deliveries__subscriber=reader), reader.pk)
+            edition = own_list(Edition.objects.get(deliveries__subscriber=reader), reader.pk)
             titles = [Paper.objects.get(pk=pk).title for pk in edition.paper_ids]
             assert len(titles) >= 3
             assert all(" ".join(t.split()) in data["cards"] for t in titles)
@@ -289,7 +297,7 @@ def test_a_run_over_several_topic_sets_plans_each_reader_as_planning_them_alone(
     for reader, plan in zip(readers, plans, strict=True):
         alone = [p.pk for p in plan_for_subscriber(subscriber=reader, digest_date=DAY)]
         assert list(plan.paper_ids) == alone
-        stored = list_for(Edition.objects.get(pk=editions[(DAY, plan.key)]), reader.pk)
+        stored = own_list(Edition.objects.get(pk=editions[(DAY, plan.key)]), reader.pk)
         chips = {pid: entry.get("chips", []) for pid, entry in stored.reasons["papers"].items()}
         topic = reader.topics.get().name
         assert chips[str(topical[0].pk)] == [topic]  # in both sets: the reader's own set's chip
