@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from subscriptions.emails import normalize_email
+from subscriptions.interests import InterestError, Interests
 from subscriptions.models import Subscriber, Topic
-from subscriptions.services import set_topics
+from subscriptions.services import set_interests, set_topics
 
 DEFAULT_FILE = Path(settings.BASE_DIR) / "seeds" / "demo_readers.json"
 
@@ -57,4 +58,11 @@ class Command(BaseCommand):
             confirmed_at=now,
         )
         set_topics(subscriber=reader, topics=topics)
+        own = {field: "\n".join(entry.get(field) or ()) for field in ("keywords", "authors", "exclude_words")}
+        if any(own.values()):  # a reader with interests of their own gets a personal digest
+            try:
+                interests = Interests.parse(**own)
+            except InterestError as exc:
+                raise CommandError(f"{email}: {exc}") from exc
+            set_interests(subscriber=reader, interests=interests)
         return 1

@@ -60,9 +60,9 @@ def _emails(outbox: Path) -> list[email.message.EmailMessage]:
 def test_demo_readers_load_once_active_with_demo_consent(capsys):
     call_command("load_seeds", "--date", "2026-03-02")
     call_command("load_demo_readers")
-    assert "6 created" in capsys.readouterr().out
+    assert "7 created" in capsys.readouterr().out
     call_command("load_demo_readers")
-    assert "0 created, 6 already there" in capsys.readouterr().out
+    assert "0 created, 7 already there" in capsys.readouterr().out
     readers = Subscriber.objects.all()
     assert readers.count() == len(json.loads(DEMO_FILE.read_text()))
     assert {r.status for r in readers} == {Subscriber.Status.ACTIVE}
@@ -70,6 +70,9 @@ def test_demo_readers_load_once_active_with_demo_consent(capsys):
     assert len({r.timezone for r in readers}) >= 4
     assert {r.frequency for r in readers} == {"daily", "weekly"}
     assert all(r.topics.exists() for r in readers)
+    (own,) = [r for r in readers if r.keywords]  # one reader with interests of their own
+    assert own.keywords == ["KV cache", "speculative decoding"]
+    assert own.exclude_words == ["survey"]
 
 
 def test_demo_readers_with_an_unknown_topic_change_nothing(tmp_path: Path):
@@ -81,6 +84,19 @@ def test_demo_readers_with_an_unknown_topic_change_nothing(tmp_path: Path):
         )
     )
     with pytest.raises(CommandError, match="unknown topic"):
+        call_command("load_demo_readers", "--file", str(bad))
+    assert not Subscriber.objects.exists()
+
+
+def test_demo_readers_with_interests_out_of_bounds_change_nothing(tmp_path: Path):
+    TopicFactory(slug="llm")
+    bad = tmp_path / "readers.json"
+    entries = [
+        {"email": "a@example.com", "topics": ["llm"]},
+        {"email": "b@example.com", "topics": ["llm"], "keywords": ["x" * 101]},
+    ]
+    bad.write_text(json.dumps(entries))
+    with pytest.raises(CommandError, match=r"b@example\.com: .* longer than 100 characters"):
         call_command("load_demo_readers", "--file", str(bad))
     assert not Subscriber.objects.exists()
 
@@ -97,8 +113,8 @@ def test_the_demo_day_sends_each_reader_one_email_and_a_second_run_nothing(outbo
     call_command("load_seeds", "--date", "2026-03-02")
     call_command("load_demo_readers")
     first = run("send_digests", "--all", "--date", "2026-03-02")
-    assert "due: 6" in first
-    assert "sent: 6" in first
+    assert "due: 7" in first
+    assert "sent: 7" in first
     messages = _emails(outbox)
     assert sorted(m["To"] for m in messages) == sorted(r["email"] for r in json.loads(DEMO_FILE.read_text()))
     for message in messages:
@@ -109,7 +125,9 @@ def test_the_demo_day_sends_each_reader_one_email_and_a_second_run_nothing(outbo
     second = run("send_digests", "--all", "--date", "2026-03-02")
     assert "due: 0" in second
     assert "sent: 0" in second
-    assert len(_emails(outbox)) == 6
+    assert len(_emails(outbox)) == 7
+    (hedy,) = [m for m in messages if m["To"] == "hedy@example.com"]
+    assert "matches your keyword" in mime_body(hedy, "plain")  # a personal digest, sent from its list
 
 
 def test_send_digests_respects_delivery_hours_without_all(readers, outbox, run):
