@@ -44,7 +44,7 @@ def content_key(*, frequency: str, topic_key: str, paper_ids: Sequence[int]) -> 
 class Plan(NamedTuple):
     reader: DueReader
     paper_ids: tuple[int, ...]
-    key: str  # content_key, "" when nothing is left to send
+    key: str  # a shared list's content_key, a personal one's reader key; "" when nothing is left
     why: dict[int, list[str]] | None = None  # a personal list's reasons; None: a shared list
 
 
@@ -74,7 +74,7 @@ class Planner:
         self._subjects: dict[tuple[dt.date, str, int, int], str] = {}
         self._chips: dict[tuple[dt.date, str, str], dict[int, list[str]]] = {}
         self._names: dict[str, list[str]] = {}
-        self._name_at: tuple[str | None, dict[str, int]] = (None, {})
+        self._name_at: tuple[str | None, list[str], dict[str, int]] = (None, [], {})
 
     def pool(self, digest_date: dt.date, frequency: str) -> CandidatePool:
         key = (digest_date, frequency)
@@ -255,8 +255,11 @@ class Planner:
 
     def _bundle(self, day: dt.date, frequency: str, plans: Sequence[Plan]) -> Bundled:
         """One row keeping these readers' personal lists (digest.daily.lists)."""
-        lists = {plan.key: self._listed(plan) for plan in plans}
-        sets = {plan.reader.topic_key: self._topic_names(plan.reader.topic_key) for plan in plans}
+        lists: dict[str, dict[str, Any]] = {}
+        sets: dict[str, list[str]] = {}
+        for plan in plans:  # readers come by topic set: a set's names are final when the next begins
+            lists[plan.key] = self._listed(plan)
+            sets[plan.reader.topic_key] = self._chip_names(plan.reader.topic_key)[0]
         row = NewEdition(
             digest_date=day,
             frequency=frequency,
@@ -270,6 +273,12 @@ class Planner:
         )
         return Bundled(row, [(day, plan.key) for plan in plans])
 
+    def unstored_list(self, plan: Plan) -> Edition:
+        """The row of lists the daily run would store for this one plan, not stored (the
+        editor's preview of a personal digest)."""
+        bundled = self._bundle(plan.reader.digest_date, plan.reader.frequency, [plan])
+        return Edition(**bundled.row._asdict())
+
     def _listed(self, plan: Plan) -> dict[str, Any]:
         """A personal list: its papers, subject and reasons (its cards are put together when it
         is sent or viewed)."""
@@ -277,23 +286,35 @@ class Planner:
         index, _ = self.personal(reader.digest_date, reader.frequency)
         names = self._topic_names(reader.topic_key)
         subject, preheader = self._headline(plan, [index.papers[pid] for pid in plan.paper_ids[:3]], names)
-        at = self._name_indexes(reader.topic_key, names)
         chips = self._chips_of(plan)
         return entry(
             paper_ids=plan.paper_ids,
             topic_key=reader.topic_key,
-            chips=[[at[name] for name in chips.get(pid, ())] for pid in plan.paper_ids],
+            chips=[
+                [self._chip_at(reader.topic_key, name) for name in chips.get(pid, ())]
+                for pid in plan.paper_ids
+            ],
             why=plan.why or {},
             subject=subject,
             preheader=preheader,
             key=new_key(),
         )
 
-    def _name_indexes(self, topic_key: str, names: list[str]) -> dict[str, int]:
-        """A topic set's names → their place in it (what a list's chips keep)."""
+    def _chip_names(self, topic_key: str) -> tuple[list[str], dict[str, int]]:
+        """The names a row keeps for a topic set (its topics', and any other name a chip
+        carries, e.g. a topic renamed while the run goes on) and each name's place."""
         if self._name_at[0] != topic_key:
-            self._name_at = (topic_key, {name: n for n, name in enumerate(names)})
-        return self._name_at[1]
+            names = list(self._topic_names(topic_key))
+            self._name_at = (topic_key, names, {name: n for n, name in enumerate(names)})
+        return self._name_at[1], self._name_at[2]
+
+    def _chip_at(self, topic_key: str, name: str) -> int:
+        names, at = self._chip_names(topic_key)
+        place = at.get(name)
+        if place is None:
+            place = at[name] = len(names)
+            names.append(name)
+        return place
 
     def _topic_names(self, topic_key: str) -> list[str]:
         """The names of a topic set's topics (kept for the current set)."""

@@ -107,16 +107,17 @@ def list_for(bundle: Bundle, reader_id: int) -> PersonalList | None:
 
 
 def list_at(bundle: Bundle, part: str | None) -> PersonalList | None:
-    """The list a web address names (`part` is "<reader id>-<key>"); a row of one list is
-    also shown at the row's own address (`part` None), as a one-reader edition always was."""
+    """The list a web address names (`part` is "<reader id>-<key>"), or None."""
     lists = raw_lists(bundle)
     if part is None:
-        if len(lists) != 1:
+        # Only a row migration 0013 made from a personal edition of before (its lists, one or
+        # the same one for each reader who got it, keep "reasons"): that edition's address was
+        # its slug. A row of lists the daily run writes is never shown without a list's key.
+        legacy = [(name, old) for name, old in lists.items() if isinstance(old, dict) and "reasons" in old]
+        if not legacy or len(legacy) != len(lists):
             return None
-        ((name, found),) = lists.items()
-        reader = name[1:]
-        usable = _DIGITS.fullmatch(reader) and isinstance(found, dict)
-        return _made(bundle, int(reader), found) if usable else None
+        name, first = legacy[0]
+        return _made(bundle, int(name[1:]), first) if _DIGITS.fullmatch(name[1:]) else None
     reader, _, key = part.partition("-")
     if not _DIGITS.fullmatch(reader) or not key:
         return None
@@ -128,7 +129,15 @@ def list_at(bundle: Bundle, part: str | None) -> PersonalList | None:
     return _made(bundle, int(reader), found)
 
 
-def _made(bundle: Bundle, reader_id: int, found: Mapping[str, Any]) -> PersonalList:
+def _made(bundle: Bundle, reader_id: int, found: Mapping[str, Any]) -> PersonalList | None:
+    """The list, or None when what is stored is not a list (a row changed by hand)."""
+    try:
+        return _read(bundle, reader_id, found)
+    except (TypeError, ValueError, AttributeError, IndexError):
+        return None
+
+
+def _read(bundle: Bundle, reader_id: int, found: Mapping[str, Any]) -> PersonalList:
     paper_ids = [int(pid) for pid in found.get("ids") or []]
     reasons = found.get("reasons")  # a list written before lists were kept small (migration 0013)
     if not isinstance(reasons, dict):
@@ -155,7 +164,7 @@ def _expanded(bundle: Bundle, found: Mapping[str, Any], paper_ids: Sequence[int]
     why = found.get("why") or {}
     papers: dict[str, dict[str, list[str]]] = {}
     for n, pid in enumerate(paper_ids):
-        own = [names[i] for i in (chips[n] if n < len(chips) else []) if 0 <= i < len(names)]
+        own = [names[int(i)] for i in (chips[n] if n < len(chips) else []) if 0 <= int(i) < len(names)]
         lines = list(why.get(str(pid)) or [])
         if own or lines:
             papers[str(pid)] = {"chips": own, "why": lines}
@@ -164,8 +173,9 @@ def _expanded(bundle: Bundle, found: Mapping[str, Any], paper_ids: Sequence[int]
 
 def paper_ids_by_reader(bundle: Bundle) -> dict[int, tuple[int, ...]]:
     """Every list's paper ids, by reader id (the no-repeat history)."""
-    return {
-        int(name[1:]): tuple(found.get("ids") or [])
-        for name, found in raw_lists(bundle).items()
-        if _DIGITS.fullmatch(name[1:]) and isinstance(found, dict)
-    }
+    found_ids: dict[int, tuple[int, ...]] = {}
+    for name, found in raw_lists(bundle).items():
+        ids = found.get("ids") if isinstance(found, dict) else None
+        if _DIGITS.fullmatch(name[1:]) and isinstance(ids, list):
+            found_ids[int(name[1:])] = tuple(pid for pid in ids if isinstance(pid, int))
+    return found_ids

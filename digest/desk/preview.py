@@ -93,8 +93,8 @@ def preview_digest(
 
     A shared edition is looked up or stored by content key, the same get-or-create the
     dispatcher uses, so the dispatcher later sends this very edition; a reader's personal list
-    is stored in a row of its own (the dispatcher stores its own list in its chunk's row).
-    Sends nothing; creates no Delivery.
+    is put together in memory, as the dispatcher would store it. Sends nothing; creates no
+    Delivery.
     Raises NothingToSend on a quiet day.
     """
     target = reader if reader is not None else _stand_in_reader(topics, stand_in_email)
@@ -103,11 +103,13 @@ def preview_digest(
     (plan,) = planner.plan([due])
     if not plan.key:
         raise NothingToSend("no new papers for these topics on that date")
-    edition_id = planner.editions_for([plan])[(digest_date, plan.key)]
-    stored = Edition.objects.get(pk=edition_id)
-    edition = list_for(stored, due.pk) if stored.personal else stored
-    if edition is None:  # only a row changed by hand since it was written
-        raise NothingToSend("the personal list is missing from its edition")
+    edition: Edition | PersonalList | None
+    if plan.why is None:
+        edition = Edition.objects.get(pk=planner.editions_for([plan])[(digest_date, plan.key)])
+    else:  # a reader's own list: put together in memory, never stored (it would outlive them)
+        edition = list_for(planner.unstored_list(plan), due.pk)
+    if edition is None:
+        raise NothingToSend("the personal list could not be put together")
     assemble([edition])
     message = build_digest_message(rendered_or_edition=edition, subscriber=target)
     html = next((str(content) for content, mimetype in message.alternatives if mimetype == "text/html"), "")

@@ -1,7 +1,9 @@
 """Personal lists move into rows of lists (digest.daily.lists): an Edition with `personal`
 now keeps `{"lists": {"r<reader id>": {...}}}` in `reasons`. A personal edition written
-before (one reader's list in its own row) becomes a row of that list, under each reader a
-delivery of it went to; its address keeps working (a row of one list is shown at its slug)."""
+before (one list in its own row, rarely shared by readers whose lists were the same) becomes
+a row of that list under each reader a delivery of it went to ("r0" when none did); its
+address keeps working (such a row is shown at its slug: see lists.list_at). Not reversible:
+the code before would send one list of a row to every reader the row's deliveries are for."""
 
 from __future__ import annotations
 
@@ -27,27 +29,12 @@ def into_rows(apps: Any, schema_editor: Any) -> None:
             "reasons": reasons,
             "key": key,
         }
-        edition.reasons = {"lists": {f"r{reader}": dict(item) for reader in readers}}
+        edition.reasons = {"lists": {f"r{reader}": dict(item) for reader in readers or [0]}}
         edition.paper_ids = []
         edition.save(update_fields=["reasons", "paper_ids"])
-
-
-def back_to_editions(apps: Any, schema_editor: Any) -> None:
-    Edition = apps.get_model("digest", "Edition")
-    for edition in Edition.objects.filter(personal=True).iterator():
-        lists = (edition.reasons or {}).get("lists")
-        if not isinstance(lists, dict):
-            continue
-        first = next(iter(lists.values()), None) or {}
-        edition.paper_ids = list(first.get("ids") or [])
-        edition.subject, edition.preheader = first.get("subject", ""), first.get("preheader", "")
-        names = ((edition.reasons or {}).get("sets") or {}).get(first.get("set", "")) or []
-        why = {pid: {"why": lines} for pid, lines in (first.get("why") or {}).items()}
-        edition.reasons = first.get("reasons") or {"topics": names, "papers": why}
-        edition.save(update_fields=["reasons", "paper_ids", "subject", "preheader"])
 
 
 class Migration(migrations.Migration):
     dependencies = [("digest", "0012_edition_fewer_indexes")]
 
-    operations = [migrations.RunPython(into_rows, back_to_editions)]
+    operations = [migrations.RunPython(into_rows)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.dispatch import receiver
 
-from digest.daily.lists import list_for
+from digest.daily.lists import reader_key
 from digest.models import Delivery, Edition, Feedback
 from subscriptions.models import Subscriber
 from subscriptions.signals import reader_data_requested
@@ -16,8 +17,13 @@ from subscriptions.signals import reader_data_requested
 @receiver(reader_data_requested, dispatch_uid="digest.reader_data")
 def reader_data(sender: object, subscriber: Subscriber, **kwargs: object) -> dict[str, Any]:
     feedback = Feedback.objects.filter(subscriber=subscriber).select_related("paper").order_by("created_at")
+    own = KeyTransform(reader_key(subscriber.pk), KeyTransform("lists", "edition__reasons"))
     deliveries = (
-        Delivery.objects.filter(subscriber=subscriber).select_related("edition").order_by("digest_date")
+        Delivery.objects.filter(subscriber=subscriber)
+        .annotate(own_subject=KeyTextTransform("subject", own))
+        .select_related("edition")
+        .defer("edition__html", "edition__text", "edition__reasons", "edition__paper_ids")
+        .order_by("digest_date")
     )
     return {
         "feedback": [
@@ -33,7 +39,7 @@ def reader_data(sender: object, subscriber: Subscriber, **kwargs: object) -> dic
             {
                 "digest_date": d.digest_date.isoformat(),
                 "status": d.status,
-                "subject": _subject(d.edition, subscriber),
+                "subject": (d.own_subject or "") if d.edition and d.edition.personal else _subject(d.edition),
                 "sent_at": d.sent_at.isoformat() if d.sent_at else None,
                 "opened_at": d.opened_at.isoformat() if d.opened_at else None,
                 "clicked_at": d.clicked_at.isoformat() if d.clicked_at else None,
@@ -43,11 +49,6 @@ def reader_data(sender: object, subscriber: Subscriber, **kwargs: object) -> dic
     }
 
 
-def _subject(edition: Edition | None, subscriber: Subscriber) -> str:
-    """A delivery's subject line: its edition's, or the reader's own list's."""
-    if edition is None:
-        return ""
-    if not edition.personal:
-        return edition.subject
-    own = list_for(edition, subscriber.pk)
-    return own.subject if own else ""
+def _subject(edition: Edition | None) -> str:
+    """A delivery's subject line: its edition's (a reader's own list's is read in the database)."""
+    return edition.subject if edition is not None else ""

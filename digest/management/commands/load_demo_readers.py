@@ -58,7 +58,12 @@ class Command(BaseCommand):
             confirmed_at=now,
         )
         set_topics(subscriber=reader, topics=topics)
-        own = {field: "\n".join(entry.get(field) or ()) for field in ("keywords", "authors", "exclude_words")}
+        own: dict[str, str] = {}
+        for field in ("keywords", "authors", "exclude_words"):
+            phrases = entry.get(field) or []
+            if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
+                raise CommandError(f"{email}: {field} must be a list of phrases")
+            own[field] = "\n".join(phrases)
         if any(own.values()):  # a reader with interests of their own gets a personal digest
             try:
                 interests = Interests.parse(**own)

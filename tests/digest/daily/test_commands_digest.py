@@ -99,6 +99,11 @@ def test_demo_readers_with_interests_out_of_bounds_change_nothing(tmp_path: Path
     with pytest.raises(CommandError, match=r"b@example\.com: .* longer than 100 characters"):
         call_command("load_demo_readers", "--file", str(bad))
     assert not Subscriber.objects.exists()
+    entries[1]["keywords"] = "KV cache"  # a string, not a list of phrases
+    bad.write_text(json.dumps(entries))
+    with pytest.raises(CommandError, match="keywords must be a list of phrases"):
+        call_command("load_demo_readers", "--file", str(bad))
+    assert not Subscriber.objects.exists()
 
 
 def test_demo_readers_from_an_unreadable_file_is_a_clear_error(tmp_path: Path):

@@ -20,10 +20,11 @@ from digest.daily.sending import send_chunk
 from digest.models import Delivery, Edition, Paper
 from digest.readers.export import reader_data
 from digest.readers.history import past_digests
+from subscriptions.models import Topic
 from subscriptions.services import delete_subscriber
 from tests.digest.daily import test_personal
 from tests.digest.daily.test_personal import DAY, NOW, own_list, personal_reader
-from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory
+from tests.factories import PaperFactory, PaperTopicFactory, SubscriberFactory, TopicFactory
 from tests.sent_mail import first_alternative
 
 pytestmark = pytest.mark.django_db
@@ -164,23 +165,35 @@ def test_past_digests_and_the_export_give_a_readers_own_subject_and_address(clie
         assert delivery["subject"] == own.subject
 
 
-def test_deleting_a_reader_takes_their_list_out_of_the_row(catalog):
+def test_deleting_a_reader_takes_their_list_out_of_the_row(client, catalog):
     readers = three_readers(catalog[0])
     dispatched_and_sent()
     delete_subscriber(subscriber=readers[1])
     row = Edition.objects.get(personal=True)
     assert sorted(row.reasons["lists"]) == sorted(f"r{r.pk}" for r in (readers[0], readers[2]))
     assert "Hedy Lamarr" in str(row.reasons)  # the others' lists stay whole
+    delete_subscriber(subscriber=readers[0])  # one list left: the row's own address still shows none
+    assert len(Edition.objects.get(personal=True).reasons["lists"]) == 1
+    assert client.get(web(row.slug)).status_code == 404
 
 
 @pytest.mark.parametrize("mode", ["message", "batch"])
-def test_a_delivery_whose_list_is_missing_fails_alone(catalog, settings, anymail_backend, mode):
+@pytest.mark.parametrize("damage", ["gone", "not a list", "ids not numbers", "chips not places"])
+def test_a_delivery_whose_list_is_missing_fails_alone(catalog, settings, anymail_backend, mode, damage):
     settings.DIGEST_SEND_MODE = mode
     readers = three_readers(catalog[0])
     queued: list[list[int]] = []
     dispatch_due(enqueue=queued.append, now=NOW)
     row = Edition.objects.get(personal=True)
-    del row.reasons["lists"][f"r{readers[1].pk}"]
+    name = f"r{readers[1].pk}"
+    if damage == "gone":
+        del row.reasons["lists"][name]
+    elif damage == "not a list":
+        row.reasons["lists"][name] = "broken"
+    elif damage == "ids not numbers":
+        row.reasons["lists"][name]["ids"] = ["x"]
+    else:
+        row.reasons["lists"][name]["chips"] = [["a"]] * 5
     row.save(update_fields=["reasons"])
     for ids in queued:
         result = send_chunk(ids)
@@ -204,8 +217,24 @@ def test_a_personal_edition_written_before_becomes_a_row_of_its_list(client, cat
     shared = Edition.objects.create(digest_date=DAY, topic_key="1", content_key="s" * 64, subject="Shared")
     Delivery.objects.create(subscriber=reader, digest_date=DAY, edition=old, status="sent")
     migration = importlib.import_module("digest.migrations.0013_personal_lists_in_rows")
+    twice = Edition.objects.create(
+        digest_date=DAY, topic_key="1", content_key="t" * 64, subject="Shared list", personal=True,
+        paper_ids=[paper.pk], reasons={"topics": [], "papers": {}},
+    )  # fmt: skip
+    one, two = SubscriberFactory(topics=[catalog[0]]), SubscriberFactory(topics=[catalog[0]])
+    for someone in (one, two):
+        Delivery.objects.create(subscriber=someone, digest_date=DAY, edition=twice, status="sent")
+    never = Edition.objects.create(
+        digest_date=DAY, topic_key="1", content_key="n" * 64, subject="Previewed", personal=True,
+        paper_ids=[paper.pk], reasons={"topics": [], "papers": {}},
+    )  # fmt: skip
     migration.into_rows(apps, None)
     migration.into_rows(apps, None)  # a second run changes nothing
+    for row, readers in ((twice, (one, two)), (never, ())):
+        row.refresh_from_db()
+        assert sorted(row.reasons["lists"]) == (sorted(f"r{r.pk}" for r in readers) or ["r0"])
+        body = client.get(reverse("digest:edition", args=[row.slug])).content.decode()
+        assert paper.title in body  # its old address shows it still
 
     old.refresh_from_db()
     own = own_list(old, reader.pk)
@@ -236,3 +265,24 @@ def test_a_row_keeps_its_topic_names_once_and_each_list_reads_back_whole(catalog
                 assert own.reasons["papers"][str(paper.pk)]["chips"] == ["LLM"]
     hedy = own_list(row, readers[0].pk)
     assert any("you follow Hedy Lamarr" in entry["why"] for entry in hedy.reasons["papers"].values())
+
+
+def test_the_editors_preview_of_a_personal_digest_stores_no_list(catalog):
+    from digest.desk.preview import preview_digest
+
+    reader = personal_reader(catalog[0], keywords=("KV cache",))
+    preview, message = preview_digest(digest_date=DAY, reader=reader)
+    assert not Edition.objects.exists()  # nothing of the reader's is kept
+    assert any("matches your keyword" in " ".join(why) for _, why in preview.why)
+    assert "Compressing the KV-cache" in str(message.body)
+
+
+def test_a_chip_whose_topic_was_renamed_during_the_run_keeps_its_name():
+    from digest.daily.editions import Planner
+
+    TopicFactory(name="LLM", slug="llm")
+    planner = Planner(now=NOW)
+    key = str(Topic.objects.get().pk)
+    assert planner._chip_at(key, "LLM") == 0
+    assert planner._chip_at(key, "Large language models") == 1  # renamed after the run began
+    assert planner._chip_names(key)[0] == ["LLM", "Large language models"]
