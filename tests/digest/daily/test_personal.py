@@ -178,10 +178,11 @@ def test_more_like_this_lifts_similar_papers_and_less_like_this_sinks_them(catal
 
 def test_the_web_copy_of_a_personal_edition_has_no_personal_link(client, catalog):
     llm, *_ = catalog
-    personal_reader(llm, keywords=("KV cache",))
+    reader = personal_reader(llm, keywords=("KV cache",))
     dispatch_due(enqueue=lambda ids: None, now=NOW)
-    edition = Edition.objects.get()
-    body = client.get(reverse("digest:edition", args=[edition.slug])).content.decode()
+    row = Edition.objects.get()
+    own = own_list(row, reader.pk)
+    body = client.get(reverse("digest:personal_edition", args=own.slug.split("/"))).content.decode()
     assert "Compressing the KV-cache" in body
     assert "/feedback/" not in body
     assert "?r=" not in body
