@@ -287,13 +287,11 @@ class Planner:
         names = self._topic_names(reader.topic_key)
         subject, preheader = self._headline(plan, [index.papers[pid] for pid in plan.paper_ids[:3]], names)
         chips = self._chips_of(plan)
+        kept, at = self._chip_names(reader.topic_key)
         return entry(
             paper_ids=plan.paper_ids,
             topic_key=reader.topic_key,
-            chips=[
-                [self._chip_at(reader.topic_key, name) for name in chips.get(pid, ())]
-                for pid in plan.paper_ids
-            ],
+            chips=[[chip_place(kept, at, name) for name in chips.get(pid, ())] for pid in plan.paper_ids],
             why=plan.why or {},
             subject=subject,
             preheader=preheader,
@@ -307,14 +305,6 @@ class Planner:
             names = list(self._topic_names(topic_key))
             self._name_at = (topic_key, names, {name: n for n, name in enumerate(names)})
         return self._name_at[1], self._name_at[2]
-
-    def _chip_at(self, topic_key: str, name: str) -> int:
-        names, at = self._chip_names(topic_key)
-        place = at.get(name)
-        if place is None:
-            place = at[name] = len(names)
-            names.append(name)
-        return place
 
     def _topic_names(self, topic_key: str) -> list[str]:
         """The names of a topic set's topics (kept for the current set)."""
@@ -407,6 +397,15 @@ class Editions(NamedTuple):
                 row_id = ids[(bundle.row.digest_date, bundle.row.content_key)]
                 own.update((pair, row_id) for pair in bundle.pairs)
         return {pair: own.get(pair) or self.known[pair] for pair in self.wanted}
+
+
+def chip_place(names: list[str], at: dict[str, int], name: str) -> int:
+    """A chip's place in a set's kept names, a name not there yet added at the end."""
+    place = at.get(name)
+    if place is None:
+        place = at[name] = len(names)
+        names.append(name)
+    return place
 
 
 def _current_set_only(cache: dict[Any, Any], topic_key: str) -> None:

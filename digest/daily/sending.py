@@ -356,8 +356,7 @@ def send_batch(deliveries: Sequence[Claimed], editions: Mapping[int, EditionRow]
     personal lists (their cards in the merge data), with per-recipient merge_data / headers /
     metadata. Rejections are written at once; accepted recipients in one write at the end."""
     chunk = _Chunk(deliveries, token)
-    lists = _lists(deliveries, editions, chunk)
-    deliveries = [d for d in deliveries if d.pk in lists or not editions[d.edition_id].personal]
+    lists, deliveries = _lists(deliveries, editions, chunk)
     groups: dict[tuple[str, object, str] | int, list[Claimed]] = {}
     load_papers(list(lists.values()))  # one query; merge data per batch below
     for delivery in deliveries:
@@ -410,22 +409,24 @@ MISSING_LIST = "the reader's personal list is missing from its edition"
 
 def _lists(
     deliveries: Sequence[Claimed], editions: Mapping[int, Bundle], chunk: _Chunk
-) -> dict[int, PersonalList]:
-    """Each delivery's personal list, by delivery id (deliveries of shared editions have none).
-    A delivery whose list is missing (its row was changed by hand) cannot be sent: failed."""
+) -> tuple[dict[int, PersonalList], list[Claimed]]:
+    """Each delivery's personal list, by delivery id (deliveries of shared editions have none),
+    and the deliveries that can be sent. A delivery whose list is missing (its row was changed
+    by hand) cannot be sent: failed."""
     found: dict[int, PersonalList] = {}
+    sendable: list[Claimed] = []
     for d in deliveries:
         edition = editions[d.edition_id]
-        if not edition.personal:
-            continue
-        item = list_for(edition, d.subscriber.pk)
-        if item is None:
+        item = list_for(edition, d.subscriber.pk) if edition.personal else None
+        if edition.personal and item is None:
             logger.error("delivery %s: %s", d.pk, MISSING_LIST)
             chunk.record(d, outcome=Delivery.Status.FAILED, error=MISSING_LIST)
             chunk.result.failed += 1
-        else:
+            continue
+        if item is not None:
             found[d.pk] = item
-    return found
+        sendable.append(d)
+    return found, sendable
 
 
 def _batch_message(
@@ -533,12 +534,11 @@ def send_claim(deliveries: Sequence[Claimed], token: str) -> ChunkResult:
         return send_batch(deliveries, edition_rows(wanted), token)
     editions = Edition.objects.only(*EDITION_FIELDS).in_bulk(wanted)
     chunk = _Chunk(deliveries, token)
-    lists = _lists(deliveries, editions, chunk)
+    lists, sendable = _lists(deliveries, editions, chunk)
     items: dict[int, Edition | PersonalList] = {
-        d.pk: lists.get(d.pk) or editions[d.edition_id] for d in deliveries
+        d.pk: lists.get(d.pk) or editions[d.edition_id] for d in sendable
     }
     assemble(items.values())  # personal lists: their cards put together here
-    sendable = [d for d in deliveries if d.pk in lists or not editions[d.edition_id].personal]
     result = send_claimed(sendable, items, token)
     result.failed += chunk.result.failed
     return result

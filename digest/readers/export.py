@@ -39,7 +39,7 @@ def reader_data(sender: object, subscriber: Subscriber, **kwargs: object) -> dic
             {
                 "digest_date": d.digest_date.isoformat(),
                 "status": d.status,
-                "subject": (d.own_subject or "") if d.edition and d.edition.personal else _subject(d.edition),
+                "subject": _subject(d.edition, d.own_subject),
                 "sent_at": d.sent_at.isoformat() if d.sent_at else None,
                 "opened_at": d.opened_at.isoformat() if d.opened_at else None,
                 "clicked_at": d.clicked_at.isoformat() if d.clicked_at else None,
@@ -49,6 +49,8 @@ def reader_data(sender: object, subscriber: Subscriber, **kwargs: object) -> dic
     }
 
 
-def _subject(edition: Edition | None) -> str:
-    """A delivery's subject line: its edition's (a reader's own list's is read in the database)."""
-    return edition.subject if edition is not None else ""
+def _subject(edition: Edition | None, own_subject: str | None) -> str:
+    """A delivery's subject line: its edition's, or the reader's own list's (read in the database)."""
+    if edition is None:
+        return ""
+    return (own_subject or "") if edition.personal else edition.subject

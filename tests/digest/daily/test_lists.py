@@ -278,11 +278,11 @@ def test_the_editors_preview_of_a_personal_digest_stores_no_list(catalog):
 
 
 def test_a_chip_whose_topic_was_renamed_during_the_run_keeps_its_name():
-    from digest.daily.editions import Planner
+    from digest.daily.editions import Planner, chip_place
 
     TopicFactory(name="LLM", slug="llm")
     planner = Planner(now=NOW)
     key = str(Topic.objects.get().pk)
-    assert planner._chip_at(key, "LLM") == 0
-    assert planner._chip_at(key, "Large language models") == 1  # renamed after the run began
+    assert chip_place(*planner._chip_names(key), "LLM") == 0
+    assert chip_place(*planner._chip_names(key), "Large language models") == 1  # renamed mid-run
     assert planner._chip_names(key)[0] == ["LLM", "Large language models"]
